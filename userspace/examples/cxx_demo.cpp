@@ -36,11 +36,13 @@ int main() {
 
   // 2. co_await a read
   std::array<std::byte, 64> buf{};
-  auto t = [&]() -> asyncaio::task {
+  // Keep the closure alive while the coroutine runs: its captures live there.
+  auto reader = [&]() -> asyncaio::task {
     asyncaio::result r = co_await ctx.read(fd, buf, 0);
     std::printf("co_await read %lld bytes: %.*s", static_cast<long long>(r.value()),
                 static_cast<int>(r.value()), reinterpret_cast<const char*>(buf.data()));
-  }();
+  };
+  asyncaio::task t = reader();
   ctx.run();
   t.get();
 

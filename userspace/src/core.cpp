@@ -240,11 +240,12 @@ void notify(const sigevent& sev, siginfo_t* info) noexcept {
 }
 
 void run_chain(Op* op) noexcept {
-  int64_t prev = 0;
+  int64_t results[kMaxAtoms] = {};
   for (int i = 0; i < op->natoms; i++) {
     const Atom& a = op->atoms[i];
     uint64_t x[6];
-    for (int j = 0; j < 6; j++) x[j] = (a.arg_from_prev >> j) & 1 ? static_cast<uint64_t>(prev) : a.args[j];
+    for (int j = 0; j < 6; j++)
+      x[j] = a.from[j] >= 0 && a.from[j] < i ? static_cast<uint64_t>(results[a.from[j]]) : a.args[j];
     long r = syscall(a.nr, x[0], x[1], x[2], x[3], x[4], x[5]);
     int64_t res = r == -1 ? -static_cast<int64_t>(errno) : r;
     if (i == 0 && res == -ESPIPE && (op->kind == Kind::read || op->kind == Kind::write)) {
@@ -255,7 +256,7 @@ void run_chain(Op* op) noexcept {
     op->last_status = res;
     op->last_index = i;
     if (a.result) __atomic_store_n(a.result, res, __ATOMIC_SEQ_CST);
-    prev = res;
+    results[i] = res;
     bool stop = false;
     switch (a.stop) {
       case Stop::never: break;
@@ -305,6 +306,8 @@ void finish(Op* op) noexcept {
     int n = op->sev.sigev_notify;
     if (n == SIGEV_THREAD || (canceled && (n == SIGEV_SIGNAL || n == SIGEV_THREAD_ID)))
       notify(op->sev, &op->sinfo);
+    else if (n == SIGEV_SIGNAL || n == SIGEV_THREAD_ID)
+      s.stats.signals.fetch_add(1, std::memory_order_relaxed);  // sent by the chain's atom
   }
   std::vector<Op*> unparked;
   if (op->fd >= 0) {

@@ -32,7 +32,8 @@ enum class Stop : uint8_t {
 struct Atom {
   uint32_t nr = 0;            // syscall number
   Stop stop = Stop::never;    // condition checked after this atom
-  uint8_t arg_from_prev = 0;  // bit i: args[i] := previous atom's result (R02)
+  // from[i] >= 0: args[i] := result of earlier atom from[i] (R02); -1: literal
+  int8_t from[6] = {-1, -1, -1, -1, -1, -1};
   uint64_t args[6] = {};
   int64_t* result = nullptr;  // optional result address (R20)
 };

@@ -49,7 +49,13 @@ EXPORT atom atom::close(int fd) { return syscall(SYS_close, {static_cast<std::ui
 
 EXPORT atom& atom::arg_from_previous(unsigned i) {
   if (i >= 6) throw std::out_of_range("asyncaio::atom::arg_from_previous: argument index must be 0..5");
-  from_prev_ |= static_cast<std::uint8_t>(1u << i);
+  from_[i] = -2;
+  return *this;
+}
+EXPORT atom& atom::arg_from(unsigned i, unsigned k) {
+  if (i >= 6) throw std::out_of_range("asyncaio::atom::arg_from: argument index must be 0..5");
+  if (k >= max_atoms) throw std::out_of_range("asyncaio::atom::arg_from: atom index must be below max_atoms");
+  from_[i] = static_cast<std::int8_t>(k);
   return *this;
 }
 
@@ -59,6 +65,12 @@ EXPORT chain::chain(std::initializer_list<atom> atoms) {
 EXPORT chain& chain::then(const atom& a) {
   if (atoms_.size() >= max_atoms)
     throw std::length_error("asyncaio::chain: at most " + std::to_string(max_atoms) + " atoms per chain");
+  for (int j = 0; j < 6; j++) {
+    if (a.from_[j] == -2 && atoms_.empty())
+      throw std::invalid_argument("asyncaio::chain: the first atom has no previous result to take");
+    if (a.from_[j] >= 0 && static_cast<std::size_t>(a.from_[j]) >= atoms_.size())
+      throw std::invalid_argument("asyncaio::chain: an atom can only take the result of an earlier atom");
+  }
   atoms_.push_back(a);
   return *this;
 }
@@ -125,7 +137,8 @@ EXPORT std::uint64_t context::submit(const chain& c, callback cb, std::error_cod
     auto& d = op->atoms[i++];
     d.nr = static_cast<std::uint32_t>(a.nr_);
     for (int j = 0; j < 6; j++) d.args[j] = a.args_[j];
-    d.arg_from_prev = a.from_prev_;
+    for (int j = 0; j < 6; j++)
+      d.from[j] = a.from_[j] == -2 ? static_cast<std::int8_t>(i - 2) : a.from_[j];
     d.stop = static_cast<detail::Stop>(a.stop_);
     d.result = a.result_;
   }

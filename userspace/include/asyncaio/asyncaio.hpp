@@ -8,9 +8,10 @@
 //              [](const asyncaio::result& r) { ... });
 //   ctx.wait();                                  // runs the callback
 //
-//   asyncaio::task t = [&]() -> asyncaio::task {
-//     asyncaio::result r = co_await ctx.read(fd, buf, 0);
-//   }();
+//   auto body = [&]() -> asyncaio::task {      // keep the closure alive:
+//     asyncaio::result r = co_await ctx.read(fd, buf, 0);   // captures live in it
+//   };
+//   asyncaio::task t = body();
 //   ctx.run();                                   // until nothing is in flight
 //
 // A chain is a short linear list of syscall atoms (at most max_atoms), with a
@@ -72,8 +73,10 @@ class atom {
   static atom close(int fd);
 
   atom& stop_if(stop s) noexcept { stop_ = s; return *this; }
-  // Argument i (0..5) is replaced by the previous atom's result (R02).
+  // Argument i (0..5) is replaced, when the chain runs, by the result of the
+  // previous atom / of the earlier atom at index k (R02). Checked at submit.
   atom& arg_from_previous(unsigned i);
+  atom& arg_from(unsigned i, unsigned k);
   // The atom's return value is also stored at *addr (R20). The address must
   // stay valid until the chain completes.
   atom& result_to(std::int64_t* addr) noexcept { result_ = addr; return *this; }
@@ -82,9 +85,10 @@ class atom {
 
  private:
   friend class context;
+  friend class chain;
   long nr_ = 0;
   std::uint64_t args_[6] = {};
-  std::uint8_t from_prev_ = 0;
+  std::int8_t from_[6] = {-1, -1, -1, -1, -1, -1};  // -2: previous atom
   stop stop_ = stop::never;
   std::int64_t* result_ = nullptr;
 };

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Catch2 v2 main. With ASYNCAIO_REQUIRE_BACKEND=kernel the whole run is a
+// SKIP (exit 77, CTest SKIP_RETURN_CODE) when the kernel lacks syslets, so a
+// kernel-backend run never reports a pass for something that did not run.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "asyncaio/asyncaio.h"
+
+int main(int argc, char** argv) {
+  bool listing = false;
+  for (int i = 1; i < argc; i++)
+    if (strncmp(argv[i], "--list", 6) == 0) listing = true;
+  const char* need = getenv("ASYNCAIO_REQUIRE_BACKEND");
+  if (!listing && need && *need && strcmp(need, asyncaio_backend()) != 0) {
+    printf("SKIP: backend '%s' required but '%s' is in use (%s)\n", need, asyncaio_backend(),
+           asyncaio_backend_reason());
+    return 77;
+  }
+  return Catch::Session().run(argc, argv);
+}
