@@ -12,6 +12,13 @@
 #include "asyncaio/asyncaio.h"
 
 int main(int argc, char** argv) {
+  // CTest passes one variable (catch_discover_tests cannot pass a list):
+  // ASYNCAIO_TEST_MODE=ctest:<backend>. Applied before the library's first
+  // use, which is when it reads its environment.
+  if (const char* mode = getenv("ASYNCAIO_TEST_MODE")) {
+    if (strncmp(mode, "ctest", 5) == 0) setenv("ASYNCAIO_TEST_SKIP_EXIT", "1", 1);
+    if (const char* colon = strchr(mode, ':')) setenv("ASYNCAIO_BACKEND", colon + 1, 1);
+  }
   bool listing = false;
   for (int i = 1; i < argc; i++)
     if (strncmp(argv[i], "--list", 6) == 0) listing = true;
@@ -23,3 +30,9 @@ int main(int argc, char** argv) {
   }
   return Catch::Session().run(argc, argv);
 }
+
+#if defined(__SANITIZE_THREAD__)
+// TSan sleeps 1 s at exit when threads exist (atexit_sleep_ms); every test
+// case is its own process under CTest, so that would dominate the run.
+extern "C" const char* __tsan_default_options() { return "atexit_sleep_ms=0:second_deadlock_stack=1"; }
+#endif
