@@ -15,9 +15,11 @@ fail=0
 bad() { echo "series-check: FAIL: $*"; fail=1; }
 
 [ -f "$PATCHES/0000-cover-letter.patch" ] || die "patches/0000-cover-letter.patch missing (make export)"
-wt=$(scratch_tree check-tree)
+# The same scratch tree as the tests use (testtree.sh); applied afresh here, always.
+wt=$(scratch_tree test-tree)
 note "git am onto a fresh base ($(git -C "$wt" rev-parse --short base))"
 apply_series "$wt"
+series_stamp >"$BUILD/test-tree.stamp"
 n=$(git -C "$wt" rev-list --count base..HEAD)
 echo "applied $n patch(es)"
 

@@ -76,6 +76,8 @@ apply_series() {
 	done
 }
 
+series_stamp() { (cat $(series_patches) 2>/dev/null; base_commit) | sha1sum | cut -c1-16; }
+
 # scratch_tree NAME: a worktree of the base repo at $BUILD/NAME (created if missing).
 scratch_tree() {
 	local wt=$BUILD/$1

@@ -6,7 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 name=${1:-test-tree}
 wt=$(scratch_tree "$name")
-stamp=$( (cat $(series_patches) 2>/dev/null; base_commit) | sha1sum | cut -c1-16)
+stamp=$(series_stamp)
 sfile=$BUILD/$name.stamp
 if [ "$(cat "$sfile" 2>/dev/null)" != "$stamp" ] || [ -n "$(git -C "$wt" status --porcelain)" ]; then
 	apply_series "$wt" >&2
