@@ -260,10 +260,11 @@ void run_chain(Op* op) noexcept {
     bool stop = false;
     switch (a.stop) {
       case Stop::never: break;
-      case Stop::on_error: stop = res < 0; break;
       case Stop::on_zero: stop = res == 0; break;
       case Stop::on_nonzero: stop = res != 0; break;
-      case Stop::on_positive: stop = res > 0; break;
+      case Stop::on_negative: stop = res < 0; break;
+      case Stop::on_nonpositive: stop = res <= 0; break;
+      case Stop::on_error: stop = res < 0 && res >= -4095; break;
     }
     if (stop) break;
   }

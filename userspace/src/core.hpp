@@ -21,12 +21,14 @@ inline constexpr int kMaxAtoms = 8;
 // Sentinel in a result slot: "not written yet".
 inline constexpr int64_t kPending = INT64_MIN;
 
+// Same values as the kernel's enum async_stop.
 enum class Stop : uint8_t {
-  never = 0,     // always run the next atom
-  on_error = 1,  // stop if result < 0
-  on_zero = 2,   // stop if result == 0
-  on_nonzero = 3,
-  on_positive = 4,
+  never = 0,        // always run the next atom
+  on_zero = 1,      // stop if result == 0
+  on_nonzero = 2,   // stop if result != 0
+  on_negative = 3,  // stop if result < 0
+  on_nonpositive = 4,
+  on_error = 5,     // stop if result is -4095..-1
 };
 
 struct Atom {

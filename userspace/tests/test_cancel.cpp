@@ -127,3 +127,16 @@ TEST_CASE("aio_cancel(fd, NULL) with a running and a queued request: AIO_NOTCANC
   aio_return(&queued);
   busy.release();
 }
+
+TEST_CASE("kernel backend: a running (blocked) request is cancelled: AIO_CANCELED, ECANCELED", "[conformance][aio_cancel]") {
+  if (backend() != "kernel") ASYNCAIO_SKIP("needs the kernel backend (async_cancel, R25)");
+  Pipe p;
+  char b;
+  aiocb cb = make_cb(p.r, &b, 1, 0);
+  REQUIRE(aio_read(&cb) == 0);
+  sleep_ms(50);  // the chain went async and is blocked in read()
+  CHECK(aio_error(&cb) == EINPROGRESS);
+  CHECK(aio_cancel(p.r, &cb) == AIO_CANCELED);
+  CHECK(aio_error(&cb) == ECANCELED);
+  CHECK(aio_return(&cb) == -1);
+}

@@ -46,7 +46,8 @@ namespace asyncaio {
 
 inline constexpr std::size_t max_atoms = 8;
 
-enum class stop : std::uint8_t { never = 0, on_error, on_zero, on_nonzero, on_positive };
+// When to stop a chain after an atom (the kernel's enum async_stop).
+enum class stop : std::uint8_t { never = 0, on_zero, on_nonzero, on_negative, on_nonpositive, on_error };
 
 // What a completion says (R17): status of the last atom that ran, its index,
 // and the chain's cookie (the id submit() returned).
