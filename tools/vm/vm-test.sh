@@ -94,7 +94,7 @@ echo "== boot: $QEMU $accel, $(grep -c . "$stage/tests/kselftest-list.txt") prog
 set +e
 timeout --foreground -k 10 "${TIMEOUT:-1500}" $QEMU $accel $QEMU_MACHINE -smp 2 -m "$QEMU_MEM" \
 	-nographic -no-reboot -kernel "$kimage" -initrd "$initrd" \
-	-append "console=$QEMU_CONSOLE panic=-1 oops=panic loglevel=4 ${KAPPEND:-}" </dev/null 2>&1 |
+	-append "console=$QEMU_CONSOLE panic=-1 oops=panic loglevel=5 ${KAPPEND:-}" </dev/null 2>&1 |
 	tr -d '\r' | tee "$log" | if [ "${V:-0}" = 1 ]; then cat; else grep -E --line-buffered '^(ok|not ok) |^VMTEST-DONE'; fi
 qrc=${PIPESTATUS[0]}
 set -e

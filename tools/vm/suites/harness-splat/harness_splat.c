@@ -2,7 +2,8 @@
 /*
  * Harness self-test: the program passes, but the kernel log shows a WARNING line (written
  * through /dev/kmsg, so it carries a printk timestamp like a real splat). The run must
- * be judged FAIL on the splat alone.
+ * be judged FAIL on the splat alone. It is logged at KERN_WARNING, the level of WARN()
+ * and lockdep reports, so it also proves the console shows that level.
  */
 #include <fcntl.h>
 #include <string.h>
