@@ -18,6 +18,9 @@ done
 cc=${CROSS_COMPILE}gcc
 command -v ccache >/dev/null && cc="ccache $cc"
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths are hashed relative to the checkout, so a fresh clone (CI) reuses what the last
+# build of the same tree layout compiled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP}
 export KBUILD_BUILD_USER=series KBUILD_BUILD_HOST=vm KBUILD_BUILD_TIMESTAMP="2000-01-01"
 kmake() { make -s -C "$src" O="$out" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" CC="$cc" "$@"; }
 
