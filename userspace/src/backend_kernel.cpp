@@ -14,6 +14,12 @@
 // carries ASYNC_COMPLETION_CANCELED and -ECANCELED. A full ring (-EAGAIN,
 // R27) sends the request to the thread pool instead, so none is refused.
 //
+// Submission modes (ASYNCAIO_KERNEL_SUBMIT):
+//   pool   (default) async_exec is called by submitter threads of a pool,
+//          so a kernel without the cachemiss handoff (chains that block run
+//          synchronously to the end) never blocks the application thread.
+//   inline async_exec is called by the application thread itself: R04's
+//          fast path, for kernels with the handoff.
 // Environment: ASYNCAIO_KERNEL_RING (ring entries, power of two, default
 // 16384).
 #include <errno.h>
@@ -53,14 +59,27 @@ long sys_async_cancel(aa_async_ring* r, uint64_t cookie) { return syscall(ASYNCA
 
 class KernelBackend final : public Backend {
  public:
-  explicit KernelBackend(unsigned entries) : entries_(entries) { setup(); }
+  KernelBackend(unsigned entries, bool inline_submit) : entries_(entries), inline_(inline_submit) {
+    setup();
+    if (!inline_) submitters_ = make_thread_pool_backend(&KernelBackend::exec_trampoline, this, "kernel");
+  }
 
   const char* name() const noexcept override { return "kernel"; }
 
   int submit(Op* op) noexcept override {
+    if (!inline_) return submitters_->submit(op);  // a submitter runs exec_running()
     int expected = QUEUED;
     if (!op->state.compare_exchange_strong(expected, RUNNING, std::memory_order_seq_cst))
       return 0;  // cancelled meanwhile: the canceller finishes it
+    exec_running(op);
+    return 0;
+  }
+
+  static void exec_trampoline(Op* op, void* self) { static_cast<KernelBackend*>(self)->exec_running(op); }
+
+  // op is RUNNING: run it as a kernel chain and see that finish() is called.
+  void exec_running(Op* op) noexcept {
+    int expected;
     ensure_reaper();
     aa_async_atom atoms[kMaxAtoms];
     memset(atoms, 0, sizeof atoms);
@@ -87,10 +106,10 @@ class KernelBackend final : public Backend {
     args.cookie = reinterpret_cast<uint64_t>(op);
     op->get();  // the kernel's reference, dropped when the completion is reaped
     long r = sys_async_exec(&args);
-    if (r == AA_ASYNC_EXEC_WENT_ASYNC) return 0;
+    if (r == AA_ASYNC_EXEC_WENT_ASYNC) return;
     if (r == AA_ASYNC_EXEC_DONE) {
       complete(op, args.status, args.index, args.out_flags);
-      return 0;
+      return;
     }
     int err = r < 0 ? errno : EIO;
     if (err == EAGAIN) {
@@ -98,9 +117,9 @@ class KernelBackend final : public Backend {
       op->state.store(QUEUED, std::memory_order_seq_cst);
       int e = fallback()->submit(op);
       op->put();
-      if (e == 0) return 0;
+      if (e == 0) return;
       expected = QUEUED;
-      if (!op->state.compare_exchange_strong(expected, RUNNING)) return 0;
+      if (!op->state.compare_exchange_strong(expected, RUNNING)) return;
       err = e;
       op->get();
     }
@@ -110,7 +129,6 @@ class KernelBackend final : public Backend {
     __atomic_store_n(&op->io_result, static_cast<int64_t>(-err), __ATOMIC_SEQ_CST);
     finish(op);
     op->put();
-    return 0;
   }
 
   int cancel_running(Op* op) noexcept override {
@@ -128,6 +146,7 @@ class KernelBackend final : public Backend {
     // starts with a fresh ring, eventfd and (lazily) reaper.
     new (&reaper_once_) std::once_flag;
     setup();
+    if (submitters_) submitters_->reset_after_fork();
   }
 
  private:
@@ -184,6 +203,8 @@ class KernelBackend final : public Backend {
   }
 
   unsigned entries_;
+  bool inline_;
+  Backend* submitters_ = nullptr;
   aa_async_ring* ring_ = nullptr;
   int evfd_ = -1;
   std::once_flag reaper_once_;
@@ -223,7 +244,8 @@ Backend* make_kernel_backend(int* err, const char** why) {
     *why = "syscall 463 does not behave like sys_async_exec";
     return nullptr;
   }
-  auto* k = new KernelBackend(ring_entries_from_env());
+  const char* mode = getenv("ASYNCAIO_KERNEL_SUBMIT");
+  auto* k = new KernelBackend(ring_entries_from_env(), mode && strcmp(mode, "inline") == 0);
   *err = 0;
   *why = "sys_async_exec present";
   return k;

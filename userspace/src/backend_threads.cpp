@@ -21,7 +21,8 @@ namespace {
 
 class ThreadPool final : public Backend {
  public:
-  const char* name() const noexcept override { return "threads"; }
+  ThreadPool(ExecFn exec, void* ctx, const char* name) : exec_(exec), ctx_(ctx), name_(name) {}
+  const char* name() const noexcept override { return name_; }
 
   int submit(Op* op) noexcept override {
     op->get();  // the queue's reference
@@ -93,14 +94,21 @@ class ThreadPool final : public Backend {
       lk.unlock();
       int expected = QUEUED;
       if (op->state.compare_exchange_strong(expected, RUNNING, std::memory_order_seq_cst)) {
-        run_chain(op);
-        finish(op);
+        if (exec_) {
+          exec_(op, ctx_);
+        } else {
+          run_chain(op);
+          finish(op);
+        }
       }
       op->put();
       lk.lock();
     }
   }
 
+  ExecFn exec_;
+  void* ctx_;
+  const char* name_;
   std::mutex m_;
   std::condition_variable cv_;
   std::deque<Op*> q_;
@@ -111,6 +119,8 @@ class ThreadPool final : public Backend {
 
 }  // namespace
 
-Backend* make_thread_pool_backend() { return new ThreadPool; }
+Backend* make_thread_pool_backend(ExecFn exec, void* ctx, const char* name) {
+  return new ThreadPool(exec, ctx, name);
+}
 
 }  // namespace asyncaio::detail

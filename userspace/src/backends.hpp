@@ -3,7 +3,9 @@
 #include "core.hpp"
 
 namespace asyncaio::detail {
-Backend* make_thread_pool_backend();
+// exec: runs a RUNNING op and calls finish(); default: run_chain + finish.
+using ExecFn = void (*)(Op* op, void* ctx);
+Backend* make_thread_pool_backend(ExecFn exec = nullptr, void* ctx = nullptr, const char* name = "threads");
 // nullptr + errno-ish reason if the kernel lacks the syslet syscalls.
 Backend* make_kernel_backend(int* err, const char** why);
 // Reads ASYNCAIO_BACKEND (auto|threads|kernel) and probes the kernel.

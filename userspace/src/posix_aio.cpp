@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -146,6 +147,7 @@ int enqueue(aiocb* cb, Kind kind, ListGroup* group, bool check_fd) {
     if (kind == Kind::write && am == O_RDONLY) return EBADF;
   }
   if (!admit(1)) return EAGAIN;
+  static const bool kernel_backend = backend() && strcmp(backend()->name(), "kernel") == 0;
 
   Op* op = new (std::nothrow) Op;
   if (!op) {
@@ -161,6 +163,11 @@ int enqueue(aiocb* cb, Kind kind, ListGroup* group, bool check_fd) {
     case Kind::read:
     case Kind::write:
       a.nr = kind == Kind::read ? SYS_pread64 : SYS_pwrite64;
+      // POSIX: on a file that cannot seek, aio_offset is ignored. A kernel
+      // chain cannot retry pread's ESPIPE with read(), so choose up front.
+      // (The thread pool retries, sparing this lseek.)
+      if (kernel_backend && lseek(cb->aio_fildes, 0, SEEK_CUR) < 0 && errno == ESPIPE)
+        a.nr = kind == Kind::read ? SYS_read : SYS_write;
       a.args[0] = static_cast<uint64_t>(cb->aio_fildes);
       a.args[1] = reinterpret_cast<uint64_t>(const_cast<void*>(cb->aio_buf));
       a.args[2] = cb->aio_nbytes;
