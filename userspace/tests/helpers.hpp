@@ -83,6 +83,13 @@ inline void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::millisec
 
 inline std::string backend() { return asyncaio_backend(); }
 
+// Requests beyond the busy submitter threads stay queued (cancellable) on
+// the thread pool, and on the kernel backend in its default pool mode.
+inline bool pool_submission() {
+  const char* m = getenv("ASYNCAIO_KERNEL_SUBMIT");
+  return backend() == "threads" || (backend() == "kernel" && !(m && std::string(m) == "inline"));
+}
+
 // A test that cannot run here. Under CTest (ASYNCAIO_TEST_SKIP_EXIT=1, one
 // process per test case) it exits with 77, which CTest reports as skipped;
 // in a manual run of the whole binary it prints SKIP and returns.
