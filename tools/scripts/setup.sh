@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
 	# kernel build
 	linux-source-6.12 build-essential flex bison bc libelf-dev libssl-dev cpio
-	xz-utils rsync ccache sparse git kmod python3
+	xz-utils rsync ccache sparse git kmod python3 python3-ply python3-git
 	# emulators
 	qemu-system-x86 qemu-system-ppc qemu-system-misc
 	# cross toolchains (no gcc-multilib: it conflicts with these)

@@ -51,7 +51,8 @@ done
 
 note "checkpatch --strict (ignoring $IGNORE)"
 for p in $(series_patches); do
-	out=$(cd "$wt" && ./scripts/checkpatch.pl --strict --no-summary --quiet --ignore "$IGNORE" "$p" 2>&1 || true)
+	# Debian's python3 first: checkpatch's spdxcheck.py needs python3-ply and python3-git.
+	out=$(cd "$wt" && PATH=/usr/bin:/bin:$PATH ./scripts/checkpatch.pl --strict --no-summary --quiet --ignore "$IGNORE" "$p" 2>&1 || true)
 	if [ -n "$out" ]; then
 		bad "checkpatch: $(basename "$p")"
 		echo "$out" | head -60

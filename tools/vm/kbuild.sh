@@ -34,11 +34,11 @@ if [ ! -f "$out/.config" ] || [ "$(cat "$out/.fragstamp" 2>/dev/null)" != "$stam
 fi
 # A fragment line the kernel did not take (typo, missing dependency) is reported, not hidden.
 for f in "${frags[@]}"; do
-	grep -E '^(CONFIG_[A-Z0-9_]+)=' "$f" | while IFS='=' read -r sym val; do
+	{ grep -E '^(CONFIG_[A-Z0-9_]+)=' "$f" || true; } | while IFS='=' read -r sym val; do
 		got=$(grep -E "^$sym=" "$out/.config" | cut -d= -f2- || true)
 		[ "$got" = "$val" ] || echo "kbuild: note: $sym=${got:-unset} (fragment $(basename "$f") asks $val)" >&2
 	done
-	grep -E '^# CONFIG_[A-Z0-9_]+ is not set' "$f" | while read -r _ sym _; do
+	{ grep -E '^# CONFIG_[A-Z0-9_]+ is not set' "$f" || true; } | while read -r _ sym _; do
 		! grep -qE "^$sym=" "$out/.config" || echo "kbuild: note: $sym is set (fragment $(basename "$f") asks it unset)" >&2
 	done
 done
