@@ -11,6 +11,12 @@ TEST(init_mounted_proc_and_tmp)
 	ASSERT_EQ(0, access("/dev/null", W_OK));
 }
 
+TEST(vm_has_two_cpus)
+{
+	/* vm-test boots -smp 2 so that tests exercise cross-CPU races. */
+	ASSERT_EQ(2, sysconf(_SC_NPROCESSORS_ONLN));
+}
+
 TEST(skip_reports_skip)
 {
 	SKIP(return, "harness self-test: a skip must not count as a failure");

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x86 part of asynchronous system call chains: running an atom through
+ * the architecture's own dispatch, so generic code never sees a table.
+ */
+#include <linux/async_syscalls.h>
+#include <linux/compat.h>
+#include <linux/nospec.h>
+#include <linux/ptrace.h>
+#include <linux/sched/task_stack.h>
+#include <asm/async.h>
+#include <asm/fsgsbase.h>
+#include <asm/prctl.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
+
+unsigned int arch_async_nr_syscalls(bool compat)
+{
+	return compat ? 0 : NR_syscalls;
+}
+
+/*
+ * ia32 and x32 callers are refused for now: their chains need the
+ * compat copy-in, which comes together with the other architectures.
+ */
+bool arch_async_refuse_caller(void)
+{
+	return in_compat_syscall();
+}
+
+long arch_async_syscall(unsigned int nr, const u64 *args)
+{
+	struct pt_regs regs = {
+		.di	= args[0],
+		.si	= args[1],
+		.dx	= args[2],
+		.r10	= args[3],
+		.r8	= args[4],
+		.r9	= args[5],
+		.orig_ax = nr,
+	};
+
+	/* Checked at submission; array_index_nospec() needs the bound. */
+	if (WARN_ON_ONCE(nr >= NR_syscalls))
+		return -EINVAL;
+	nr = array_index_nospec(nr, NR_syscalls);
+	return x64_sys_call(&regs, nr);
+}
+
+/*
+ * The user context can move to another task unless it holds state that
+ * is tied to this task: dynamic FPU features (AMX), an I/O permission
+ * bitmap, a shadow stack.
+ */
+bool arch_async_can_hand_off(struct task_struct *tsk)
+{
+	if (!fpu_async_can_carry(tsk))
+		return false;
+	if (tsk->thread.io_bitmap)
+		return false;
+#ifdef CONFIG_X86_USER_SHADOW_STACK
+	if (tsk->thread.features & ARCH_SHSTK_SHSTK)
+		return false;
+#endif
+	return true;
+}
+
+/* In the scheduler hook: leave the user context where the carrier finds it. */
+void arch_async_handoff_prepare(void)
+{
+	fpu_async_freeze();
+	current_save_fsgs();
+}
+
+/* In the carrier: registers, FPU and vector state, segments and TLS. */
+void arch_async_take_user_context(struct task_struct *from)
+{
+	*current_pt_regs() = *task_pt_regs(from);
+	fpu_async_take(from);
+	x86_async_take_segments(from);
+}
+
+/* Nothing on x86 forces a syscall's return value beyond the syscall. */
+void arch_async_atom_reset(void)
+{
+}

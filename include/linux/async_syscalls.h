@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Asynchronous system call chains: what the rest of the kernel and the
+ * architectures see of kernel/async/.
+ */
+#ifndef _LINUX_ASYNC_SYSCALLS_H
+#define _LINUX_ASYNC_SYSCALLS_H
+
+#include <linux/types.h>
+
+struct signal_struct;
+struct task_struct;
+
+#ifdef CONFIG_ASYNC_SYSCALLS
+/* Provided by the architecture. */
+long arch_async_syscall(unsigned int nr, const u64 *args);
+unsigned int arch_async_nr_syscalls(bool compat);
+bool arch_async_refuse_caller(void);
+void arch_async_atom_reset(void);
+bool arch_async_can_hand_off(struct task_struct *tsk);
+void arch_async_handoff_prepare(void);
+void arch_async_take_user_context(struct task_struct *from);
+
+bool async_syscall_allowed(unsigned int nr, bool compat);
+void async_ctx_free(struct signal_struct *sig);
+void async_sched_sleeping(struct task_struct *tsk);
+#else
+static inline void async_ctx_free(struct signal_struct *sig) { }
+static inline void async_sched_sleeping(struct task_struct *tsk) { }
+#endif
+
+#endif /* _LINUX_ASYNC_SYSCALLS_H */

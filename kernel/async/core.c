@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Asynchronous system call chains: validation and execution of atoms.
+ *
+ * A chain is copied into the kernel in one piece and validated before the
+ * first atom runs. From then on no user memory is read: arguments are
+ * either immediates or results of earlier atoms, kept in the chain.
+ */
+#include <linux/async_syscalls.h>
+#include <linux/errno.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
+#include <linux/seccomp.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
+#include <linux/uaccess.h>
+#include <linux/unistd.h>
+#include <asm/syscall.h>
+
+#include "internal.h"
+
+/*
+ * The one decision on which system calls may run as an atom. Refused:
+ * calls that change the shape of the process or of the calling thread
+ * (they would act on whichever task happens to run the chain), the
+ * asynchronous calls themselves and the numbers reserved next to them,
+ * and calls that change credentials. The list is documented in
+ * Documentation/userspace-api/async.rst.
+ */
+static bool async_nr_denied(unsigned int nr)
+{
+	switch (nr) {
+#ifdef __NR_fork
+	case __NR_fork:
+#endif
+#ifdef __NR_vfork
+	case __NR_vfork:
+#endif
+#ifdef __NR_arch_prctl
+	case __NR_arch_prctl:
+#endif
+#ifdef __NR_rt_sigreturn
+	case __NR_rt_sigreturn:
+#endif
+	case __NR_clone:
+	case __NR_clone3:
+	case __NR_execve:
+	case __NR_execveat:
+	case __NR_exit:
+	case __NR_exit_group:
+	case __NR_async_exec:
+	case __NR_async_wait:
+	case __NR_async_cancel:
+	case __NR_async_exec + 3 ... __NR_async_exec + 6:
+	case __NR_setuid:
+	case __NR_setgid:
+	case __NR_setreuid:
+	case __NR_setregid:
+	case __NR_setresuid:
+	case __NR_setresgid:
+	case __NR_setfsuid:
+	case __NR_setfsgid:
+	case __NR_setgroups:
+	case __NR_capset:
+	case __NR_keyctl:
+	case __NR_unshare:
+	case __NR_setns:
+	case __NR_personality:
+	case __NR_prctl:
+	case __NR_seccomp:
+	case __NR_set_tid_address:
+	case __NR_set_robust_list:
+	case __NR_rseq:
+	case __NR_sigaltstack:
+	case __NR_rt_sigprocmask:
+	case __NR_rt_sigsuspend:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* May @nr run as an atom of a chain submitted through this ABI? */
+bool async_syscall_allowed(unsigned int nr, bool compat)
+{
+	if (nr >= arch_async_nr_syscalls(compat))
+		return false;
+	if (compat)
+		return false;
+	return !async_nr_denied(nr);
+}
+
+static int async_validate_atom(const struct async_chain *chain,
+			       unsigned int idx, bool compat)
+{
+	const struct async_atom *atom = &chain->atoms[idx];
+	unsigned int i;
+
+	if (atom->reserved || atom->ref_mask & ~ASYNC_ARG_REF_MASK)
+		return -EINVAL;
+	if (atom->stop >= ASYNC_STOP_NR)
+		return -EINVAL;
+	if (!async_syscall_allowed(atom->nr, compat))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(atom->args); i++) {
+		if (atom->ref_mask & ASYNC_ARG_REF(i)) {
+			/* Only earlier atoms: the chain stays linear. */
+			if (atom->args[i] >= idx)
+				return -EINVAL;
+		} else if (compat && upper_32_bits(atom->args[i])) {
+			return -EINVAL;
+		}
+	}
+	if (atom->result) {
+		if (compat && upper_32_bits(atom->result))
+			return -EINVAL;
+		if (!IS_ALIGNED(atom->result, sizeof(s64)))
+			return -EINVAL;
+		if (!access_ok(u64_to_user_ptr(atom->result), sizeof(s64)))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+int async_validate_chain(struct async_chain *chain, bool compat)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < chain->nr_atoms; i++) {
+		ret = async_validate_atom(chain, i, compat);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static bool async_should_stop(u16 stop, s64 ret)
+{
+	switch (stop) {
+	case ASYNC_STOP_ZERO:
+		return ret == 0;
+	case ASYNC_STOP_NONZERO:
+		return ret != 0;
+	case ASYNC_STOP_NEGATIVE:
+		return ret < 0;
+	case ASYNC_STOP_NONPOSITIVE:
+		return ret <= 0;
+	case ASYNC_STOP_ERROR:
+		return IS_ERR_VALUE((unsigned long)ret);
+	default:
+		return false;
+	}
+}
+
+/*
+ * Seccomp sees each atom as the system call it is. Returns true when the
+ * filter refused the call; *ret then holds what the filter made it return.
+ * A filter that kills does not return here.
+ */
+static bool async_atom_seccomp(unsigned int nr, const u64 *args, long *ret)
+{
+#ifdef CONFIG_SECCOMP
+	struct seccomp_data sd;
+	struct pt_regs *regs = current_pt_regs();
+	unsigned int i;
+
+	if (READ_ONCE(current->seccomp.mode) == SECCOMP_MODE_DISABLED)
+		return false;
+	sd.nr = nr;
+	sd.arch = syscall_get_arch(current);
+	sd.instruction_pointer = instruction_pointer(regs);
+	for (i = 0; i < ARRAY_SIZE(sd.args); i++)
+		sd.args[i] = args[i];
+	if (__secure_computing(&sd) != -1)
+		return false;
+	/* The filter stored the return value in the caller's registers. */
+	*ret = syscall_get_return_value(current, regs);
+	return true;
+#else
+	return false;
+#endif
+}
+
+static long async_run_atom(struct async_chain *chain, unsigned int nr,
+			   const u64 *args)
+{
+	long ret;
+
+	if (async_atom_seccomp(nr, args, &ret))
+		return ret;
+	/* Armed only around the call itself: its sleeps are the cachemisses. */
+	if (chain->may_hand_off &&
+	    !test_bit(ASYNC_CHAIN_WENT_ASYNC, &chain->flags)) {
+		current->async_chain = chain;
+		current->flags |= PF_ASYNC_ATOM;
+	}
+	ret = arch_async_syscall(nr, args);
+	current->flags &= ~PF_ASYNC_ATOM;
+	current->async_chain = NULL;
+	if (test_bit(ASYNC_CHAIN_WENT_ASYNC, &chain->flags))
+		async_detach(chain);
+	return ret;
+}
+
+/*
+ * Undo the per system call state an atom may leave behind, so the next
+ * atom starts like a fresh system call: restart requests cannot be
+ * honoured inside a chain and become -EINTR, and a signal mask saved by
+ * ppoll() and friends is restored now.
+ */
+static long async_atom_cleanup(long ret)
+{
+	switch (ret) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+	case -ERESTART_RESTARTBLOCK:
+		ret = -EINTR;
+		break;
+	}
+	current->restart_block.fn = do_no_restart_syscall;
+	restore_saved_sigmask();
+	arch_async_atom_reset();
+	return ret;
+}
+
+/* A cancellation interrupted us like a signal; consume the notification. */
+static void async_chain_ack_cancel(void)
+{
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL)) {
+		clear_notify_signal();
+		if (task_work_pending(current))
+			task_work_run();
+	}
+}
+
+void async_run_chain(struct async_chain *chain)
+{
+	unsigned int i, a;
+	u64 args[6];
+	long ret = 0;
+
+	for (i = 0; i < chain->nr_atoms; i++) {
+		const struct async_atom *atom = &chain->atoms[i];
+		bool stop;
+
+		for (a = 0; a < ARRAY_SIZE(args); a++) {
+			if (atom->ref_mask & ASYNC_ARG_REF(a))
+				args[a] = chain->results[atom->args[a]];
+			else
+				args[a] = atom->args[a];
+		}
+		ret = async_atom_cleanup(async_run_atom(chain, atom->nr, args));
+		stop = async_should_stop(atom->stop, ret);
+		if (test_bit(ASYNC_CHAIN_CANCELED, &chain->flags)) {
+			async_chain_ack_cancel();
+			if (ret == -EINTR)
+				ret = -ECANCELED;
+			stop = true;
+		}
+		chain->results[i] = ret;
+		chain->last = i;
+		if (atom->result &&
+		    put_user((s64)ret, (s64 __user *)u64_to_user_ptr(atom->result))) {
+			set_bit(ASYNC_CHAIN_RESULT_FAULT, &chain->flags);
+			stop = true;
+		}
+		if (stop || fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	chain->status = ret;
+	if (test_bit(ASYNC_CHAIN_CANCELED, &chain->flags))
+		chain->status = -ECANCELED;
+}

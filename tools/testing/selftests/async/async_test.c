@@ -1,0 +1,1450 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests for asynchronous system call chains (async_exec, async_wait,
+ * async_cancel). Test names carry the review requirement they check
+ * (rNN_*), see Documentation/userspace-api/async.rst.
+ *
+ * Chains submitted by the thread-group leader never go async, so tests
+ * of the cachemiss handoff run their body in a second thread.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/async.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+
+#ifndef __NR_async_exec
+#define __NR_async_exec		463
+#define __NR_async_wait		464
+#define __NR_async_cancel	465
+#endif
+
+static long async_exec(struct async_args *args)
+{
+	return syscall(__NR_async_exec, args, sizeof(*args));
+}
+
+static long async_wait(struct async_ring *ring, unsigned int min,
+		       struct timespec *ts, unsigned int flags)
+{
+	return syscall(__NR_async_wait, ring, min, ts, flags);
+}
+
+static long async_cancel(struct async_ring *ring, uint64_t cookie,
+			 unsigned int flags)
+{
+	return syscall(__NR_async_cancel, ring, cookie, flags);
+}
+
+static pid_t gettid_raw(void)
+{
+	return syscall(SYS_gettid);
+}
+
+/* The errno of a system call that does not exist. */
+static int nosys_errno(void)
+{
+	syscall(-1L);
+	return errno;
+}
+
+static bool async_available(void)
+{
+	struct async_args a = {};
+	int nosys = nosys_errno();
+
+	return !(syscall(__NR_async_exec, &a, sizeof(a)) < 0 && errno == nosys);
+}
+
+#define NO_ASYNC "kernel built without CONFIG_ASYNC_SYSCALLS"
+
+static struct async_ring *ring_new(unsigned int entries, uint32_t start)
+{
+	size_t len = sizeof(struct async_ring) +
+		     entries * sizeof(struct async_completion);
+	struct async_ring *r;
+
+	r = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		return NULL;
+	r->entries = entries;
+	r->head = start;
+	r->tail = start;
+	return r;
+}
+
+static void atom_set(struct async_atom *a, long nr, unsigned int stop,
+		     uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	memset(a, 0, sizeof(*a));
+	a->nr = nr;
+	a->stop = stop;
+	a->args[0] = a0;
+	a->args[1] = a1;
+	a->args[2] = a2;
+}
+
+static void args_set(struct async_args *args, struct async_atom *atoms,
+		     unsigned int n, struct async_ring *ring, uint64_t cookie)
+{
+	memset(args, 0, sizeof(*args));
+	args->atoms = (uintptr_t)atoms;
+	args->nr_atoms = n;
+	args->ring = (uintptr_t)ring;
+	args->cookie = cookie;
+	args->eventfd = ASYNC_NO_EVENTFD;
+}
+
+/* Bytes waiting in a pipe whose read end is non-blocking. */
+static int pipe_pending(int fd)
+{
+	char buf[64];
+	int n = read(fd, buf, sizeof(buf));
+
+	return n < 0 ? (errno == EAGAIN ? 0 : -1) : n;
+}
+
+static int count_tasks(void)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Total threads in the system, from /proc/loadavg. */
+static int count_system_threads(void)
+{
+	int total = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%*s %*s %*s %*d/%d", &total) != 1)
+		total = -1;
+	fclose(f);
+	return total;
+}
+
+/*
+ * A refused submission must run nothing: the first atom of every bad
+ * chain writes one byte to a pipe, which must stay empty.
+ */
+struct refused {
+	int p[2];
+	char byte;
+	struct async_atom atoms[ASYNC_MAX_ATOMS + 2];
+	struct async_args args;
+	struct async_ring *ring;
+};
+
+static void refused_init(struct refused *r, unsigned int n)
+{
+	unsigned int i;
+
+	pipe2(r->p, O_NONBLOCK);
+	r->byte = 'x';
+	r->ring = ring_new(8, 0);
+	atom_set(&r->atoms[0], __NR_write, 0, r->p[1], (uintptr_t)&r->byte, 1);
+	for (i = 1; i < ASYNC_MAX_ATOMS + 2; i++)
+		atom_set(&r->atoms[i], __NR_getppid, 0, 0, 0, 0);
+	args_set(&r->args, r->atoms, n, r->ring, 1);
+}
+
+static void expect_refused(struct __test_metadata *_metadata,
+			   struct refused *r, int err)
+{
+	errno = 0;
+	EXPECT_EQ(-1, async_exec(&r->args));
+	EXPECT_EQ(err, errno);
+	EXPECT_EQ(0, pipe_pending(r->p[0]));
+}
+
+#define EXPECT_REFUSED(r, err) expect_refused(_metadata, r, err)
+
+TEST(r14_enosys_without_config)
+{
+	struct async_args a = {};
+	int nosys = nosys_errno();
+
+	if (async_available())
+		SKIP(return, "CONFIG_ASYNC_SYSCALLS=y: covered by the =n build");
+	EXPECT_EQ(-1, syscall(__NR_async_exec, &a, sizeof(a)));
+	EXPECT_EQ(nosys, errno);
+	EXPECT_EQ(-1, syscall(__NR_async_wait, NULL, 0, NULL, 0));
+	EXPECT_EQ(nosys, errno);
+	EXPECT_EQ(-1, syscall(__NR_async_cancel, NULL, 0, 0));
+	EXPECT_EQ(nosys, errno);
+}
+
+TEST(r10_unknown_flags_and_reserved_fields)
+{
+	struct refused r;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 2);
+	r.args.flags = 1ULL << 40;
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, 2);
+	r.args.reserved = 1;
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, 2);
+	r.atoms[1].ref_mask = 1 << 6;
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, 2);
+	r.atoms[1].stop = ASYNC_STOP_NR;
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, 2);
+	r.atoms[1].stop = 0x8000;
+	EXPECT_REFUSED(&r, EINVAL);
+}
+
+TEST(r10_struct_size)
+{
+	struct refused r;
+	char big[sizeof(struct async_args) + 16];
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 1);
+	errno = 0;
+	EXPECT_EQ(-1, syscall(__NR_async_exec, &r.args, 8));
+	EXPECT_EQ(EINVAL, errno);
+	memset(big, 0, sizeof(big));
+	memcpy(big, &r.args, sizeof(r.args));
+	big[sizeof(big) - 1] = 1;
+	EXPECT_EQ(-1, syscall(__NR_async_exec, big, sizeof(big)));
+	EXPECT_EQ(E2BIG, errno);
+	EXPECT_EQ(0, pipe_pending(r.p[0]));
+	/* A larger struct with a zero tail is fine. */
+	big[sizeof(big) - 1] = 0;
+	EXPECT_EQ(ASYNC_EXEC_DONE, syscall(__NR_async_exec, big, sizeof(big)));
+	EXPECT_EQ(1, pipe_pending(r.p[0]));
+}
+
+TEST(r16_reserved_atom_bits)
+{
+	struct refused r;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 3);
+	r.atoms[2].reserved = 1;
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, 3);
+	r.atoms[2].reserved = 0x8000;
+	EXPECT_REFUSED(&r, EINVAL);
+}
+
+TEST(r16_nr_out_of_range)
+{
+	struct refused r;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 2);
+	r.atoms[1].nr = 1000;
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, 2);
+	r.atoms[1].nr = 0xffff;
+	EXPECT_REFUSED(&r, EINVAL);
+}
+
+TEST(r01_atom_count_bounds)
+{
+	struct refused r;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 0);
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, ASYNC_MAX_ATOMS + 1);
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, ASYNC_MAX_ATOMS);
+	EXPECT_EQ(ASYNC_EXEC_DONE, async_exec(&r.args));
+	EXPECT_EQ(ASYNC_MAX_ATOMS - 1, r.args.index);
+	EXPECT_EQ(getppid(), r.args.status);
+	EXPECT_EQ(1, pipe_pending(r.p[0]));
+}
+
+TEST(r02_reference_to_later_atom)
+{
+	struct refused r;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 3);
+	r.atoms[1].ref_mask = ASYNC_ARG_REF(0);
+	r.atoms[1].args[0] = 1;		/* itself */
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, 3);
+	r.atoms[1].ref_mask = ASYNC_ARG_REF(2);
+	r.atoms[1].args[2] = 2;		/* a later atom */
+	EXPECT_REFUSED(&r, EINVAL);
+}
+
+TEST(r12_bad_chain_pointer)
+{
+	struct refused r;
+	long pg = sysconf(_SC_PAGESIZE);
+	struct async_atom *atoms;
+	char *map;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 2);
+	r.args.atoms = 0;
+	EXPECT_REFUSED(&r, EFAULT);
+	/*
+	 * The chain's last atom lies on an unmapped page (set up after
+	 * refused_init(), whose ring could reuse the hole).
+	 */
+	refused_init(&r, 2);
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	munmap(map + pg, pg);
+	atoms = (struct async_atom *)(map + pg) - 1;
+	memcpy(atoms, r.atoms, sizeof(*atoms));
+	r.args.atoms = (uintptr_t)atoms;
+	EXPECT_REFUSED(&r, EFAULT);
+}
+
+TEST(r20_bad_result_pointer)
+{
+	struct refused r;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 2);
+	r.atoms[1].result = 0xffff800000000000ULL;
+	EXPECT_REFUSED(&r, EFAULT);
+	refused_init(&r, 2);
+	r.atoms[1].result = (uintptr_t)&r.byte;	/* not 8-byte aligned */
+	if (!(r.atoms[1].result & 7))
+		r.atoms[1].result++;
+	EXPECT_REFUSED(&r, EINVAL);
+}
+
+TEST(r27_bad_ring)
+{
+	struct refused r;
+	struct async_ring *ring;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 1);
+	r.args.ring = 0;
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, 1);
+	r.args.ring = 0x1000;		/* unmapped */
+	EXPECT_REFUSED(&r, EFAULT);
+	refused_init(&r, 1);
+	r.args.ring = 0xffff800000000000ULL;
+	EXPECT_REFUSED(&r, EFAULT);
+	ring = ring_new(8, 0);
+	ring->entries = 3;
+	refused_init(&r, 1);
+	r.args.ring = (uintptr_t)ring;
+	EXPECT_REFUSED(&r, EINVAL);
+	ring->entries = 0;
+	EXPECT_REFUSED(&r, EINVAL);
+	ring->entries = 8;
+	ring->reserved = 1;
+	EXPECT_REFUSED(&r, EINVAL);
+	ring->reserved = 0;
+	EXPECT_EQ(ASYNC_EXEC_DONE, async_exec(&r.args));
+	EXPECT_EQ(1, pipe_pending(r.p[0]));
+	/* Once in use, the size of a ring cannot change. */
+	ring->entries = 16;
+	EXPECT_REFUSED(&r, EINVAL);
+}
+
+TEST(r21_bad_eventfd)
+{
+	struct refused r;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 1);
+	r.args.eventfd = r.p[0];	/* not an eventfd */
+	EXPECT_REFUSED(&r, EINVAL);
+	refused_init(&r, 1);
+	r.args.eventfd = 1000;		/* not open */
+	EXPECT_REFUSED(&r, EBADF);
+}
+
+TEST(r19_process_shape_calls_refused)
+{
+	static const long denied[] = {
+		__NR_fork, __NR_vfork, __NR_clone, __NR_clone3, __NR_execve,
+		__NR_execveat, __NR_exit, __NR_exit_group, __NR_async_exec,
+		__NR_async_wait, __NR_async_cancel, 466, 467, 468, 469,
+		__NR_unshare, __NR_setns, __NR_set_tid_address,
+		__NR_set_robust_list, __NR_rseq, __NR_sigaltstack,
+		__NR_rt_sigprocmask, __NR_rt_sigreturn, __NR_arch_prctl,
+		__NR_prctl, __NR_seccomp,
+	};
+	struct refused r;
+	unsigned int i;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	for (i = 0; i < ARRAY_SIZE(denied); i++) {
+		refused_init(&r, 2);
+		r.atoms[1].nr = denied[i];
+		TH_LOG("syscall %ld", denied[i]);
+		EXPECT_REFUSED(&r, EINVAL);
+	}
+}
+
+TEST(r26_credential_calls_refused)
+{
+	static const long denied[] = {
+		__NR_setuid, __NR_setgid, __NR_setreuid, __NR_setregid,
+		__NR_setresuid, __NR_setresgid, __NR_setfsuid, __NR_setfsgid,
+		__NR_setgroups, __NR_capset, __NR_keyctl,
+	};
+	struct refused r;
+	unsigned int i;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	for (i = 0; i < ARRAY_SIZE(denied); i++) {
+		refused_init(&r, 2);
+		r.atoms[1].nr = denied[i];
+		TH_LOG("syscall %ld", denied[i]);
+		EXPECT_REFUSED(&r, EINVAL);
+	}
+}
+
+/*
+ * atom 0: write(fd, buf, len) with a stop condition, atom 1: write one
+ * more byte. Returns how many atoms ran.
+ */
+static int run_stop(int wfd, int rfd, long len, int fd0, unsigned int stop,
+		    long *status)
+{
+	struct async_ring *ring = ring_new(4, 0);
+	struct async_atom atoms[2];
+	struct async_args args;
+	char buf[8] = "abcdefg";
+	int ran;
+
+	atom_set(&atoms[0], __NR_write, stop, fd0 < 0 ? fd0 : wfd,
+		 (uintptr_t)buf, len);
+	atom_set(&atoms[1], __NR_write, 0, wfd, (uintptr_t)"Z", 1);
+	args_set(&args, atoms, 2, ring, 7);
+	if (async_exec(&args) != ASYNC_EXEC_DONE)
+		return -1;
+	*status = args.status;
+	ran = args.index + 1;
+	pipe_pending(rfd);
+	munmap(ring, 4096);
+	return ran;
+}
+
+TEST(r11_stop_conditions)
+{
+	static const struct {
+		unsigned int stop;
+		long len;
+		int fd;
+		int ran;
+	} cases[] = {
+		{ ASYNC_STOP_NONE,		0, 0,  2 },
+		{ ASYNC_STOP_NONE,		-1, -1, 2 },
+		{ ASYNC_STOP_ZERO,		0, 0,  1 },
+		{ ASYNC_STOP_ZERO,		3, 0,  2 },
+		{ ASYNC_STOP_ZERO,		1, -1, 2 },
+		{ ASYNC_STOP_NONZERO,		3, 0,  1 },
+		{ ASYNC_STOP_NONZERO,		1, -1, 1 },
+		{ ASYNC_STOP_NONZERO,		0, 0,  2 },
+		{ ASYNC_STOP_NEGATIVE,		1, -1, 1 },
+		{ ASYNC_STOP_NEGATIVE,		0, 0,  2 },
+		{ ASYNC_STOP_NEGATIVE,		3, 0,  2 },
+		{ ASYNC_STOP_NONPOSITIVE,	0, 0,  1 },
+		{ ASYNC_STOP_NONPOSITIVE,	1, -1, 1 },
+		{ ASYNC_STOP_NONPOSITIVE,	3, 0,  2 },
+		{ ASYNC_STOP_ERROR,		1, -1, 1 },
+		{ ASYNC_STOP_ERROR,		0, 0,  2 },
+		{ ASYNC_STOP_ERROR,		3, 0,  2 },
+	};
+	unsigned int i;
+	long status = 0, want;
+	int p[2];
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		TH_LOG("case %u", i);
+		EXPECT_EQ(cases[i].ran, run_stop(p[1], p[0], cases[i].len,
+						 cases[i].fd, cases[i].stop,
+						 &status));
+		want = 1;
+		if (cases[i].ran == 1 && cases[i].fd < 0)
+			want = -EBADF;
+		else if (cases[i].ran == 1)
+			want = cases[i].len;
+		EXPECT_EQ(want, status);
+	}
+}
+
+TEST(r02_result_passing)
+{
+	struct async_ring *ring = ring_new(4, 0);
+	struct async_atom atoms[3];
+	struct async_args args;
+	char buf[8] = {};
+	int p[2];
+	long dupfd;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	/* fd = dup(p[1]); write(fd, "abc", 3); close(fd) */
+	atom_set(&atoms[0], __NR_dup, ASYNC_STOP_NEGATIVE, p[1], 0, 0);
+	atom_set(&atoms[1], __NR_write, ASYNC_STOP_NEGATIVE, 0,
+		 (uintptr_t)"abc", 3);
+	atoms[1].ref_mask = ASYNC_ARG_REF(0);
+	atoms[1].args[0] = 0;
+	atom_set(&atoms[2], __NR_close, 0, 0, 0, 0);
+	atoms[2].ref_mask = ASYNC_ARG_REF(0);
+	atoms[2].result = (uintptr_t)&dupfd;
+	args_set(&args, atoms, 3, ring, 1);
+	dupfd = 1234;
+	ASSERT_EQ(ASYNC_EXEC_DONE, async_exec(&args));
+	EXPECT_EQ(2, args.index);
+	EXPECT_EQ(0, args.status);
+	EXPECT_EQ(0, dupfd);
+	EXPECT_EQ(3, read(p[0], buf, sizeof(buf)));
+	EXPECT_STREQ("abc", buf);
+	/* The dup()ed descriptor was closed by the third atom. */
+	EXPECT_EQ(-1, fcntl(p[1] + 1, F_GETFD));
+}
+
+TEST(r20_result_addresses)
+{
+	struct async_ring *ring = ring_new(4, 0);
+	struct async_atom atoms[3];
+	struct async_args args;
+	int64_t res[3] = { 111, 222, 333 };
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	atom_set(&atoms[0], __NR_getpid, 0, 0, 0, 0);
+	atom_set(&atoms[1], __NR_close, 0, -1, 0, 0);
+	atom_set(&atoms[2], __NR_getppid, 0, 0, 0, 0);
+	atoms[0].result = (uintptr_t)&res[0];
+	atoms[1].result = (uintptr_t)&res[1];
+	/* atoms[2] has no result address: res[2] is left alone. */
+	args_set(&args, atoms, 3, ring, 1);
+	ASSERT_EQ(ASYNC_EXEC_DONE, async_exec(&args));
+	EXPECT_EQ(getpid(), res[0]);
+	EXPECT_EQ(-EBADF, res[1]);
+	EXPECT_EQ(333, res[2]);
+	EXPECT_EQ(getppid(), args.status);
+	EXPECT_EQ(2, args.index);
+	EXPECT_EQ(0, args.out_flags);
+}
+
+TEST(r17_sync_completion_reports_last_atom)
+{
+	struct async_ring *ring = ring_new(4, 0);
+	struct async_atom atoms[4];
+	struct async_args args;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	atom_set(&atoms[0], __NR_getpid, 0, 0, 0, 0);
+	atom_set(&atoms[1], __NR_close, ASYNC_STOP_ERROR, -1, 0, 0);
+	atom_set(&atoms[2], __NR_getpid, 0, 0, 0, 0);
+	atom_set(&atoms[3], __NR_getpid, 0, 0, 0, 0);
+	args_set(&args, atoms, 4, ring, 1);
+	ASSERT_EQ(ASYNC_EXEC_DONE, async_exec(&args));
+	EXPECT_EQ(1, args.index);
+	EXPECT_EQ(-EBADF, args.status);
+	/* A synchronous chain posts nothing to the ring. */
+	EXPECT_EQ(0, ring->tail);
+}
+
+TEST(r27_full_ring_refused)
+{
+	struct refused r;
+	struct timespec ts = { 0, 0 };
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	refused_init(&r, 1);
+	/* Register the ring, then pretend all 8 entries are unconsumed. */
+	EXPECT_EQ(0, async_wait(r.ring, 0, &ts, 0));
+	r.ring->head = (uint32_t)-8;
+	EXPECT_REFUSED(&r, EAGAIN);
+	/* A head that is ahead of the kernel's tail is a corrupt ring. */
+	r.ring->head = 1;
+	EXPECT_REFUSED(&r, EINVAL);
+	r.ring->head = (uint32_t)-7;
+	EXPECT_EQ(ASYNC_EXEC_DONE, async_exec(&r.args));
+	EXPECT_EQ(1, pipe_pending(r.p[0]));
+}
+
+TEST(async_wait_errors_and_timeout)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	struct timespec bad = { 0, 2000 * 1000 * 1000L };
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(-1, async_wait(ring, 1, &ts, 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, async_wait(ring, 9, &ts, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, async_wait(ring, 1, &bad, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, async_wait(ring, 1, (void *)8, 0));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, async_wait((void *)0x1000, 1, &ts, 0));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(0, async_wait(ring, 0, &ts, 0));
+	EXPECT_EQ(-1, async_wait(ring, 1, &ts, 0));
+	EXPECT_EQ(ETIME, errno);
+}
+
+static void on_alarm(int sig)
+{
+}
+
+TEST(async_wait_interrupted_by_signal)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct timespec ts = { 5, 0 };
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(1);
+	EXPECT_EQ(-1, async_wait(ring, 1, &ts, 0));
+	EXPECT_EQ(EINTR, errno);
+	/* Without a timeout and without SA_RESTART, too. */
+	alarm(1);
+	EXPECT_EQ(-1, async_wait(ring, 1, NULL, 0));
+	EXPECT_EQ(EINTR, errno);
+}
+
+TEST(r25_cancel_unknown_chain)
+{
+	struct async_ring *ring = ring_new(8, 0);
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(-1, async_cancel(ring, 42, 0));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, async_cancel(ring, 42, 1));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+static int install_filter(int nr, unsigned int action)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, action),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+TEST(r24_seccomp_errno_applies_to_atoms)
+{
+	struct async_ring *ring = ring_new(4, 0);
+	struct async_atom atoms[2];
+	struct async_args args;
+	int64_t res = 0;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	ASSERT_EQ(0, install_filter(__NR_getppid,
+				    SECCOMP_RET_ERRNO | 77));
+	errno = 0;
+	EXPECT_EQ(-1, syscall(__NR_getppid));
+	EXPECT_EQ(77, errno);
+	atom_set(&atoms[0], __NR_getppid, 0, 0, 0, 0);
+	atoms[0].result = (uintptr_t)&res;
+	atom_set(&atoms[1], __NR_getpid, 0, 0, 0, 0);
+	args_set(&args, atoms, 2, ring, 1);
+	ASSERT_EQ(ASYNC_EXEC_DONE, async_exec(&args));
+	EXPECT_EQ(-77, res);
+	EXPECT_EQ(getpid(), args.status);
+}
+
+TEST(r24_seccomp_kill_applies_to_atoms)
+{
+	struct async_ring *ring = ring_new(4, 0);
+	struct async_atom atom;
+	struct async_args args;
+	int status;
+	pid_t pid;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (install_filter(__NR_getppid, SECCOMP_RET_KILL_PROCESS))
+			_exit(1);
+		atom_set(&atom, __NR_getppid, 0, 0, 0, 0);
+		args_set(&args, &atom, 1, ring, 1);
+		async_exec(&args);
+		_exit(2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGSYS, WTERMSIG(status));
+}
+
+TEST(r22_leader_runs_synchronously)
+{
+	struct async_ring *ring = ring_new(4, 0);
+	struct async_atom atom;
+	struct async_args args;
+	char buf[8] = {};
+	int p[2];
+	pid_t pid;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		usleep(100 * 1000);
+		write(p[1], "late", 4);
+		_exit(0);
+	}
+	/* We are the thread-group leader: the chain waits for the data. */
+	atom_set(&atom, __NR_read, 0, p[0], (uintptr_t)buf, sizeof(buf));
+	args_set(&args, &atom, 1, ring, 1);
+	EXPECT_EQ(ASYNC_EXEC_DONE, async_exec(&args));
+	EXPECT_EQ(4, args.status);
+	EXPECT_STREQ("late", buf);
+	waitpid(pid, NULL, 0);
+}
+
+/*
+ * Handoff tests run their body in a second thread: the leader's chains
+ * never go async. CHECK() returns the failing line to the test.
+ */
+static __thread long failed_line;
+
+static bool check(bool ok, const char *what, int line)
+{
+	if (!ok) {
+		fprintf(stderr, "async_test.c:%d: %s failed (errno %d)\n",
+			line, what, errno);
+		if (!failed_line)
+			failed_line = line;
+	}
+	return ok;
+}
+
+#define CHECK(c) check(c, #c, __LINE__)
+#define FAILED() ((void *)failed_line)
+
+static long in_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	void *ret;
+
+	if (pthread_create(&t, NULL, fn, arg))
+		return -1;
+	pthread_join(t, &ret);
+	return (long)ret;
+}
+
+/* One chain: read(rfd, buf, len) -> write(wfd, buf, <result of atom 0>). */
+struct rw_chain {
+	struct async_atom atoms[2];
+	struct async_args args;
+	int64_t res0;
+	char buf[64];
+};
+
+static void rw_chain_init(struct rw_chain *c, struct async_ring *ring,
+			  int rfd, int wfd, size_t len, uint64_t cookie)
+{
+	atom_set(&c->atoms[0], __NR_read, ASYNC_STOP_NONPOSITIVE, rfd,
+		 (uintptr_t)c->buf, len);
+	c->atoms[0].result = (uintptr_t)&c->res0;
+	atom_set(&c->atoms[1], __NR_write, 0, wfd, (uintptr_t)c->buf, 0);
+	c->atoms[1].ref_mask = ASYNC_ARG_REF(2);
+	c->atoms[1].args[2] = 0;
+	args_set(&c->args, c->atoms, 2, ring, cookie);
+}
+
+static int ring_pop(struct async_ring *ring, struct async_completion *out)
+{
+	uint32_t head = ring->head;
+
+	if (__atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) == head)
+		return -1;
+	*out = ring->cqes[head & (ring->entries - 1)];
+	__atomic_store_n(&ring->head, head + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void *blocking_read_goes_async(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct timespec ts = { 10, 0 };
+	struct async_completion cqe = {};
+	struct rw_chain c;
+	char out[16] = {};
+	int in[2], o[2];
+
+	CHECK(!pipe(in) && !pipe(o));
+	rw_chain_init(&c, ring, in[0], o[1], sizeof(c.buf), 0xc0ffee);
+	CHECK(async_exec(&c.args) == ASYNC_EXEC_WENT_ASYNC);
+	/* We run on while the chain waits for data. */
+	CHECK(ring->tail == 0);
+	CHECK(write(in[1], "hello", 5) == 5);
+	CHECK(async_wait(ring, 1, &ts, 0) == 1);
+	CHECK(!ring_pop(ring, &cqe));
+	CHECK(cqe.cookie == 0xc0ffee);
+	CHECK(cqe.index == 1);
+	CHECK(cqe.status == 5);
+	CHECK(cqe.flags == 0);
+	CHECK(c.res0 == 5);
+	CHECK(read(o[0], out, sizeof(out)) == 5);
+	CHECK(!strcmp(out, "hello"));
+	return FAILED();
+}
+
+TEST(r04_blocking_read_goes_async)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(blocking_read_goes_async, NULL));
+}
+
+static long task_ctxt_switches(pid_t tid)
+{
+	char path[64], line[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* The pool thread: the task that is neither the leader nor us. */
+static pid_t find_other_task(pid_t a, pid_t b)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	pid_t t, found = -1;
+
+	while (d && (de = readdir(d))) {
+		t = atoi(de->d_name);
+		if (t > 0 && t != a && t != b)
+			found = t;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void *sync_chain_wakes_no_thread(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct async_atom atom;
+	struct async_args args;
+	long before, after;
+	int tasks, i;
+	pid_t pool;
+
+	atom_set(&atom, __NR_getppid, 0, 0, 0, 0);
+	args_set(&args, &atom, 1, ring, 1);
+	/* The first submission makes the process's first pool thread. */
+	CHECK(async_exec(&args) == ASYNC_EXEC_DONE);
+	tasks = count_tasks();
+	CHECK(tasks == 3);
+	pool = find_other_task(getpid(), gettid_raw());
+	CHECK(pool > 0);
+	usleep(100 * 1000);
+	before = task_ctxt_switches(pool);
+	CHECK(before >= 0);
+	for (i = 0; i < 200; i++) {
+		args_set(&args, &atom, 1, ring, 1);
+		CHECK(async_exec(&args) == ASYNC_EXEC_DONE);
+	}
+	after = task_ctxt_switches(pool);
+	CHECK(count_tasks() == tasks);
+	/* The idle thread was never woken. */
+	CHECK(after == before);
+	return FAILED();
+}
+
+TEST(r04_sync_chain_wakes_no_thread)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(1, count_tasks());
+	EXPECT_EQ(0, in_thread(sync_chain_wakes_no_thread, NULL));
+}
+
+static __thread int got_usr1;
+static __thread pid_t usr1_tid;
+
+static void on_usr1(int sig)
+{
+	__atomic_store_n(&usr1_tid, gettid_raw(), __ATOMIC_RELAXED);
+	__atomic_store_n(&got_usr1, 1, __ATOMIC_RELEASE);
+}
+
+static void *tid_and_mutex_survive(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct timespec ts = { 10, 0 };
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	pthread_mutexattr_t ma;
+	pthread_mutex_t m, pi;
+	struct async_completion cqe = {};
+	struct rw_chain c;
+	pid_t tid = gettid_raw();
+	pthread_t self = pthread_self();
+	int in[2], o[2], i;
+
+	CHECK(!pipe(in) && !pipe(o));
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	CHECK(!pthread_mutex_init(&m, &ma));
+	pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
+	CHECK(!pthread_mutex_init(&pi, &ma));
+	CHECK(!pthread_mutex_lock(&m));
+	CHECK(!pthread_mutex_lock(&pi));
+	sigaction(SIGUSR1, &sa, NULL);
+
+	for (i = 0; i < 3; i++) {
+		rw_chain_init(&c, ring, in[0], o[1], 8, i);
+		CHECK(async_exec(&c.args) == ASYNC_EXEC_WENT_ASYNC);
+		CHECK(gettid_raw() == tid);
+		CHECK(pthread_equal(pthread_self(), self));
+		/* A signal to our thread id reaches us, not the chain. */
+		__atomic_store_n(&got_usr1, 0, __ATOMIC_RELAXED);
+		CHECK(!syscall(SYS_tgkill, getpid(), tid, SIGUSR1));
+		CHECK(__atomic_load_n(&got_usr1, __ATOMIC_ACQUIRE));
+		CHECK(__atomic_load_n(&usr1_tid, __ATOMIC_RELAXED) == tid);
+		CHECK(write(in[1], "x", 1) == 1);
+		CHECK(async_wait(ring, 1, &ts, 0) == 1);
+		CHECK(!ring_pop(ring, &cqe));
+		CHECK(cqe.status == 1 && cqe.cookie == (uint64_t)i);
+	}
+	/* Locks taken before the handoffs are still ours. */
+	CHECK(pthread_mutex_unlock(&m) == 0);
+	CHECK(pthread_mutex_unlock(&pi) == 0);
+	CHECK(pthread_mutex_unlock(&m) == EPERM);
+	return FAILED();
+}
+
+TEST(r22_tid_mutex_and_signals_survive_handoff)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(tid_and_mutex_survive, NULL));
+}
+
+/* async_exec() issued by hand with live xmm9 and MXCSR values. */
+static long async_exec_fpu(struct async_args *a, const uint64_t in[2],
+			   uint64_t out[2], uint32_t mxcsr_in,
+			   uint32_t *mxcsr_out)
+{
+	long ret;
+
+	asm volatile("ldmxcsr %[mxin]\n\t"
+		     "movdqu (%[in]), %%xmm9\n\t"
+		     "syscall\n\t"
+		     "movdqu %%xmm9, (%[out])\n\t"
+		     "stmxcsr %[mxout]\n\t"
+		     : "=a" (ret), [mxout] "=m" (*mxcsr_out)
+		     : "a" ((long)__NR_async_exec), "D" (a), "S" (sizeof(*a)),
+		       [in] "r" (in), [out] "r" (out), [mxin] "m" (mxcsr_in)
+		     : "rcx", "r11", "xmm9", "memory");
+	return ret;
+}
+
+static void *fpu_survives(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct timespec ts = { 10, 0 };
+	const uint64_t in[2] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL };
+	uint64_t out[2] = { 0, 0 };
+	uint32_t mx_in = 0x7f80 | 0x6000, mx_out = 0;	/* round toward zero */
+	double x = 1.0, y = 3.0;
+	struct rw_chain c;
+	int p[2], o[2];
+	long ret;
+
+	CHECK(!pipe(p) && !pipe(o));
+	rw_chain_init(&c, ring, p[0], o[1], 8, 1);
+	ret = async_exec_fpu(&c.args, in, out, mx_in, &mx_out);
+	asm volatile("ldmxcsr %0" : : "m" ((uint32_t){ 0x1f80 }));
+	CHECK(ret == ASYNC_EXEC_WENT_ASYNC);
+	CHECK(out[0] == in[0] && out[1] == in[1]);
+	CHECK(mx_out == mx_in);
+	/* Keep the division at run time, under the restored MXCSR. */
+	asm volatile("" : "+x" (x), "+x" (y));
+	CHECK(x / y > 0.333 && x / y < 0.334);
+	CHECK(write(p[1], "z", 1) == 1);
+	CHECK(async_wait(ring, 1, &ts, 0) == 1);
+	return FAILED();
+}
+
+TEST(r28_fpu_state_survives_handoff)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(fpu_survives, NULL));
+}
+
+static void *ring_wraps(void *arg)
+{
+	struct async_ring *ring = ring_new(4, UINT32_MAX - 2);
+	struct timespec ts = { 10, 0 };
+	struct async_completion cqe = {};
+	struct rw_chain c[3];
+	int p[2], o[2], i, round;
+	uint64_t seen;
+
+	CHECK(!pipe(p) && !pipe(o));
+	for (round = 0; round < 3; round++) {
+		/* Three chains in flight, completing across the wrap. */
+		for (i = 0; i < 3; i++) {
+			rw_chain_init(&c[i], ring, p[0], o[1], 1, round * 10 + i);
+			CHECK(async_exec(&c[i].args) == ASYNC_EXEC_WENT_ASYNC);
+		}
+		CHECK(write(p[1], "abc", 3) == 3);
+		CHECK(async_wait(ring, 3, &ts, 0) == 3);
+		seen = 0;
+		for (i = 0; i < 3; i++) {
+			CHECK(!ring_pop(ring, &cqe));
+			CHECK(cqe.cookie / 10 == (uint64_t)round);
+			CHECK(cqe.status == 1 && cqe.index == 1);
+			seen |= 1ULL << (cqe.cookie % 10);
+		}
+		CHECK(seen == 7);
+		CHECK(ring_pop(ring, &cqe) == -1);
+	}
+	/* The indices wrapped: 3 rounds of 3 from UINT32_MAX - 2. */
+	CHECK(ring->tail == 6 && ring->head == 6);
+	return FAILED();
+}
+
+TEST(r05_ring_wraps_at_u32_max)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(ring_wraps, NULL));
+}
+
+static void *full_ring(void *arg)
+{
+	struct async_ring *ring = ring_new(4, 0);
+	struct timespec ts = { 10, 0 };
+	struct async_completion cqe = {};
+	struct rw_chain c[5];
+	int p[2], o[2], i;
+	uint64_t seen = 0;
+
+	CHECK(!pipe(p) && !pipe(o));
+	for (i = 0; i < 4; i++) {
+		rw_chain_init(&c[i], ring, p[0], o[1], 1, i);
+		CHECK(async_exec(&c[i].args) == ASYNC_EXEC_WENT_ASYNC);
+	}
+	/* All four slots are reserved: the fifth is refused, runs nothing. */
+	rw_chain_init(&c[4], ring, p[0], o[1], 1, 4);
+	errno = 0;
+	CHECK(async_exec(&c[4].args) == -1 && errno == EAGAIN);
+	CHECK(write(p[1], "abcd", 4) == 4);
+	CHECK(async_wait(ring, 4, &ts, 0) == 4);
+	for (i = 0; i < 4; i++) {
+		CHECK(!ring_pop(ring, &cqe));
+		seen |= 1ULL << cqe.cookie;
+	}
+	CHECK(seen == 0xf);
+	/* Nothing consumed the byte the refused chain would have read. */
+	CHECK(write(p[1], "e", 1) == 1);
+	CHECK(async_exec(&c[4].args) == ASYNC_EXEC_WENT_ASYNC ||
+	      c[4].args.status == 1);
+	return FAILED();
+}
+
+TEST(r27_full_ring_eagain_loses_nothing)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(full_ring, NULL));
+}
+
+static void *eventfd_epoll(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct rw_chain c;
+	uint64_t count = 0;
+	int p[2], o[2], efd, ep;
+
+	CHECK(!pipe(p) && !pipe(o));
+	efd = eventfd(0, EFD_NONBLOCK);
+	ep = epoll_create1(0);
+	CHECK(efd >= 0 && ep >= 0);
+	CHECK(!epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev));
+	rw_chain_init(&c, ring, p[0], o[1], 8, 5);
+	c.args.eventfd = efd;
+	CHECK(async_exec(&c.args) == ASYNC_EXEC_WENT_ASYNC);
+	CHECK(epoll_wait(ep, &ev, 1, 100) == 0);
+	CHECK(write(p[1], "q", 1) == 1);
+	CHECK(epoll_wait(ep, &ev, 1, 10000) == 1);
+	CHECK(read(efd, &count, sizeof(count)) == sizeof(count));
+	CHECK(count == 1);
+	CHECK(ring->tail == 1);
+	return FAILED();
+}
+
+TEST(r21_eventfd_with_epoll)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(eventfd_epoll, NULL));
+}
+
+static void *cancel_blocked(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct timespec ts = { 10, 0 };
+	struct async_completion cqe = {};
+	struct rw_chain c;
+	int p[2], o[2];
+
+	CHECK(!pipe(p) && !pipe(o));
+	rw_chain_init(&c, ring, p[0], o[1], 8, 77);
+	CHECK(async_exec(&c.args) == ASYNC_EXEC_WENT_ASYNC);
+	CHECK(async_cancel(ring, 78, 0) == -1 && errno == ENOENT);
+	CHECK(async_cancel(ring, 77, 0) == 0);
+	CHECK(async_wait(ring, 1, &ts, 0) == 1);
+	CHECK(!ring_pop(ring, &cqe));
+	CHECK(cqe.cookie == 77);
+	CHECK(cqe.status == -ECANCELED);
+	CHECK(cqe.index == 0);
+	CHECK(cqe.flags & ASYNC_COMPLETION_CANCELED);
+	CHECK(c.res0 == -ECANCELED);
+	CHECK(async_cancel(ring, 77, 0) == -1 && errno == ENOENT);
+	/* The pipe still works: nothing was left reading it. */
+	CHECK(write(p[1], "k", 1) == 1);
+	CHECK(read(p[0], c.buf, 1) == 1);
+	return FAILED();
+}
+
+TEST(r25_cancel_blocked_chain)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(cancel_blocked, NULL));
+}
+
+#define MANY 1000
+
+static void *many_blocked(void *arg)
+{
+	struct async_ring *ring = ring_new(1024, 0);
+	struct timespec ts = { 60, 0 };
+	static struct rw_chain c[MANY];
+	static char bytes[MANY];
+	struct async_completion cqe = {};
+	static unsigned char seen[MANY];
+	int p[2], o[2], i, n;
+
+	CHECK(!pipe(p) && !pipe(o));
+	CHECK(fcntl(o[1], F_SETPIPE_SZ, 1 << 16) > 0);
+	for (i = 0; i < MANY; i++) {
+		rw_chain_init(&c[i], ring, p[0], o[1], 1, i);
+		if (!CHECK(async_exec(&c[i].args) == ASYNC_EXEC_WENT_ASYNC))
+			break;
+	}
+	CHECK(write(p[1], bytes, MANY) == MANY);
+	for (n = 0; n < MANY;) {
+		if (!CHECK(async_wait(ring, 1, &ts, 0) >= 1))
+			break;
+		while (!ring_pop(ring, &cqe)) {
+			CHECK(cqe.cookie < MANY && !seen[cqe.cookie]);
+			CHECK(cqe.status == 1);
+			seen[cqe.cookie] = 1;
+			n++;
+		}
+	}
+	return FAILED();
+}
+
+TEST(r23_thousand_blocked_chains_complete)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(many_blocked, NULL));
+}
+
+static void *many_blocked_then_die(void *arg)
+{
+	struct async_ring *ring = ring_new(1024, 0);
+	int *p = arg, i;
+	static struct rw_chain c[MANY];
+
+	for (i = 0; i < MANY; i++) {
+		rw_chain_init(&c[i], ring, p[0], p[1], 1, i);
+		if (!CHECK(async_exec(&c[i].args) == ASYNC_EXEC_WENT_ASYNC))
+			break;
+	}
+	CHECK(write(p[2], "r", 1) == 1);
+	pause();
+	return FAILED();
+}
+
+TEST(r23_sigkill_with_thousand_pending_chains)
+{
+	int before, after, p[3], ready[2], status, tries;
+	char ch;
+	pid_t pid;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	before = count_system_threads();
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int q[2];
+
+		if (pipe(q))
+			_exit(1);
+		p[0] = q[0];
+		p[1] = q[1];
+		p[2] = ready[1];
+		_exit(in_thread(many_blocked_then_die, p) ? 1 : 0);
+	}
+	ASSERT_EQ(1, read(ready[0], &ch, 1));
+	EXPECT_GE(count_system_threads(), before + MANY);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	/* Every task of the child is gone (reaping may lag a little). */
+	for (tries = 0; tries < 50; tries++) {
+		after = count_system_threads();
+		if (after <= before)
+			break;
+		usleep(100 * 1000);
+	}
+	EXPECT_LE(after, before);
+}
+
+static void *nproc_limited(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct rw_chain c;
+	int *p = arg;
+	int tasks = count_tasks();
+
+	/* No pool thread can be made: the chain runs to its end here. */
+	rw_chain_init(&c, ring, p[0], p[1], 8, 1);
+	CHECK(async_exec(&c.args) == ASYNC_EXEC_DONE);
+	CHECK(c.args.status == 4);
+	CHECK(count_tasks() == tasks);
+	return FAILED();
+}
+
+TEST(r23_rlimit_nproc_respected)
+{
+	struct rlimit rl;
+	int in[2], o[2], p[2];
+	pid_t pid;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	ASSERT_EQ(0, pipe(in));
+	ASSERT_EQ(0, pipe(o));
+	/* RLIMIT_NPROC does not bind root: become nobody first. */
+	ASSERT_EQ(0, setresgid(65534, 65534, 65534));
+	ASSERT_EQ(0, setresuid(65534, 65534, 65534));
+	/* Us, the writer child and our thread: no room for a pool thread. */
+	rl.rlim_cur = 3;
+	rl.rlim_max = 3;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NPROC, &rl));
+	pid = fork();
+	if (pid == 0) {
+		/* A separate writer, outside the limit's reach: already forked. */
+		usleep(300 * 1000);
+		_exit(write(in[1], "data", 4) == 4 ? 0 : 1);
+	}
+	if (pid < 0)
+		SKIP(return, "cannot fork under the limit");
+	p[0] = in[0];
+	p[1] = o[1];
+	EXPECT_EQ(0, in_thread(nproc_limited, p));
+	waitpid(pid, NULL, 0);
+}
+
+static void *pool_retires(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct timespec ts = { 10, 0 };
+	struct rw_chain c;
+	int p[2], o[2];
+
+	CHECK(!pipe(p) && !pipe(o));
+	rw_chain_init(&c, ring, p[0], o[1], 8, 1);
+	CHECK(async_exec(&c.args) == ASYNC_EXEC_WENT_ASYNC);
+	CHECK(write(p[1], "z", 1) == 1);
+	CHECK(async_wait(ring, 1, &ts, 0) == 1);
+	/* Leader, us, and the parked runner of the chain. */
+	usleep(200 * 1000);
+	CHECK(count_tasks() == 3);
+	sleep(7);
+	CHECK(count_tasks() == 2);
+	return FAILED();
+}
+
+TEST(r23_idle_pool_threads_retire)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(pool_retires, NULL));
+}
+
+static void *exec_with_pending(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	static struct rw_chain c[4];
+	int p[2], o[2], i;
+	static const char * const argv[] = { "/proc/self/exe", NULL };
+	static const char * const envp[] = { "ASYNC_TEST_EXEC_CHILD=1", NULL };
+
+	CHECK(!pipe(p) && !pipe(o));
+	for (i = 0; i < 4; i++) {
+		rw_chain_init(&c[i], ring, p[0], o[1], 8, i);
+		CHECK(async_exec(&c[i].args) == ASYNC_EXEC_WENT_ASYNC);
+	}
+	execve(argv[0], (char **)argv, (char **)envp);
+	CHECK(0);
+	return FAILED();
+}
+
+__attribute__((constructor)) static void exec_child(void)
+{
+	if (getenv("ASYNC_TEST_EXEC_CHILD"))
+		_exit(count_tasks() == 1 ? 42 : 43);
+}
+
+TEST(exec_with_chains_pending)
+{
+	int status;
+	pid_t pid;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(in_thread(exec_with_pending, NULL) ? 1 : 2);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(42, WEXITSTATUS(status));
+}
+
+static __thread int got_usr2;
+
+static void on_usr2(int sig)
+{
+	__atomic_store_n(&got_usr2, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * POSIX AIO's SIGEV_SIGNAL is one more atom: read, then signal the
+ * submitting thread. It reaches the user context, wherever that runs.
+ */
+static void *notify_atom(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct sigaction sa = { .sa_handler = on_usr2 };
+	struct timespec ts = { 10, 0 };
+	struct async_atom atoms[2];
+	struct async_args args;
+	char buf[8];
+	int p[2];
+
+	CHECK(!pipe(p));
+	sigaction(SIGUSR2, &sa, NULL);
+	atom_set(&atoms[0], __NR_read, ASYNC_STOP_NONPOSITIVE, p[0],
+		 (uintptr_t)buf, sizeof(buf));
+	atom_set(&atoms[1], __NR_tgkill, 0, getpid(), gettid_raw(), SIGUSR2);
+	args_set(&args, atoms, 2, ring, 3);
+	CHECK(async_exec(&args) == ASYNC_EXEC_WENT_ASYNC);
+	CHECK(!__atomic_load_n(&got_usr2, __ATOMIC_ACQUIRE));
+	CHECK(write(p[1], "n", 1) == 1);
+	CHECK(async_wait(ring, 1, &ts, 0) == 1);
+	CHECK(ring->cqes[0].status == 0 && ring->cqes[0].index == 1);
+	/* The signal was sent before the completion was posted. */
+	CHECK(__atomic_load_n(&got_usr2, __ATOMIC_ACQUIRE));
+	return FAILED();
+}
+
+TEST(r03_signal_notification_is_an_atom)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(notify_atom, NULL));
+}
+
+TEST_HARNESS_MAIN
