@@ -51,7 +51,11 @@ static void demo_sync_chain(void)
 	       a.index, (long long)a.status, syscall(__NR_gettid));
 }
 
-static void demo_blocking_chain(void)
+/*
+ * Runs on a second thread: a chain submitted by the thread-group leader runs
+ * synchronously (its TID is the process id, which is never exchanged).
+ */
+static void *demo_blocking_chain(void *unused)
 {
 	static char buf[64];
 	long long nread = 0;
@@ -70,8 +74,9 @@ static void demo_blocking_chain(void)
 	long tid = syscall(__NR_gettid), r;
 	struct async_completion *c;
 
+	(void)unused;
 	if (pipe(p))
-		return;
+		return NULL;
 	atoms[0].args[0] = p[0];
 	atoms[0].args[1] = (unsigned long)buf;
 	atoms[0].args[2] = sizeof(buf);
@@ -84,7 +89,7 @@ static void demo_blocking_chain(void)
 	r = async_exec(&a);
 	if (r < 0) {
 		printf("demo: async_exec failed: %s\n", strerror(errno));
-		return;
+		return NULL;
 	}
 	printf("demo: async_exec returned %ld (%s); caller goes on, tid %ld -> %ld\n", r,
 	       r == ASYNC_EXEC_WENT_ASYNC ? "went async" : "done synchronously", tid,
@@ -92,11 +97,11 @@ static void demo_blocking_chain(void)
 	printf("demo: caller writes the pipe now\n");
 	fflush(stdout);
 	if (write(p[1], msg, sizeof(msg) - 1) < 0)
-		return;
+		return NULL;
 	if (r == ASYNC_EXEC_WENT_ASYNC) {
 		if (syscall(NR_ASYNC_WAIT, &ring, 1, NULL, 0) < 0) {
 			printf("demo: async_wait failed: %s\n", strerror(errno));
-			return;
+			return NULL;
 		}
 		c = &ring.r.cqes[ring.r.head & (RING_ENTRIES - 1)];
 		printf("demo: completion: cookie %#llx, last atom %u, status %lld; read() had returned %lld\n",
@@ -105,6 +110,7 @@ static void demo_blocking_chain(void)
 	}
 	close(p[0]);
 	close(p[1]);
+	return NULL;
 }
 #endif
 
@@ -123,8 +129,11 @@ int main(void)
 		return 0;
 	}
 #ifdef HAVE_ASYNC_H
+	pthread_t t;
+
 	demo_sync_chain();
-	demo_blocking_chain();
+	pthread_create(&t, NULL, demo_blocking_chain, NULL);
+	pthread_join(t, NULL);
 #else
 	printf("demo: async_exec exists (%s) but this demo was built without <linux/async.h>\n",
 	       strerror(errno));
