@@ -57,7 +57,7 @@ static void demo_sync_chain(void)
  */
 static void *demo_blocking_chain(void *unused)
 {
-	static char buf[64];
+	static char buf[128];
 	long long nread = 0;
 	int p[2];
 	/* read() from an empty pipe blocks; its result is the length write() uses. */
