@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -432,8 +433,18 @@ namespace {
 void exit_report() {
   const char* path = getenv("ASYNCAIO_STATS");
   if (!path || !*path) return;
+  // A request's result (and its signal atom) can be visible to the program
+  // before the backend has reaped its completion (kernel: ring entry not yet
+  // read). Let such completions land, so that the report counts what the
+  // program saw; requests that really are still in flight are reported as
+  // such after at most a second.
   asyncaio_stats st;
   asyncaio_get_stats(&st);
+  for (int i = 0; i < 1000 && st.completed < st.submitted; i++) {
+    struct timespec ms = {0, 1000 * 1000};
+    nanosleep(&ms, nullptr);
+    asyncaio_get_stats(&st);
+  }
   FILE* f = (path[0] == '-' && !path[1]) ? stderr : fopen(path, "a");
   if (!f) return;
   fprintf(f,
