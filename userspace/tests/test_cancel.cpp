@@ -39,7 +39,7 @@ TEST_CASE("aio_cancel AIO_ALLDONE for completed and unknown requests", "[conform
 }
 
 TEST_CASE("aio_cancel of a queued request: AIO_CANCELED, ECANCELED, -1, notification", "[conformance][aio_cancel]") {
-  if (!pool_submission()) ASYNCAIO_SKIP("queued-request determinism needs pool submission");
+  if (!pool_submission()) ASYNCAIO_SKIP("needs requests that stay queued behind blocked workers: thread pool only (kernel: see the async_cancel tests)");
   BlockWorkers busy;  // every worker blocked: the next requests stay queued
   TempFile f(100);
   char b[10];
@@ -78,7 +78,7 @@ TEST_CASE("aio_cancel of a running request: AIO_NOTCANCELED, it completes normal
 }
 
 TEST_CASE("aio_cancel(fd, NULL) cancels every queued request on fd and only on fd", "[conformance][aio_cancel]") {
-  if (!pool_submission()) ASYNCAIO_SKIP("queued-request determinism needs pool submission");
+  if (!pool_submission()) ASYNCAIO_SKIP("needs requests that stay queued behind blocked workers: thread pool only (kernel: see the async_cancel tests)");
   BlockWorkers busy;
   TempFile f(1000), other(1000);
   char bufs[5][10], ob[10];
@@ -133,4 +133,30 @@ TEST_CASE("kernel backend: a running (blocked) request is cancelled: AIO_CANCELE
   CHECK(aio_cancel(p.r, &cb) == AIO_CANCELED);
   CHECK(aio_error(&cb) == ECANCELED);
   CHECK(aio_return(&cb) == -1);
+}
+
+TEST_CASE("kernel backend: aio_cancel(fd, NULL) cancels every blocked request on fd and only on fd", "[conformance][aio_cancel]") {
+  if (backend() != "kernel") ASYNCAIO_SKIP("needs the kernel backend (async_cancel, R25)");
+  Pipe p, other;
+  char bufs[5], ob;
+  aiocb cbs[5];
+  for (int i = 0; i < 5; i++) {
+    cbs[i] = make_cb(p.r, &bufs[i], 1, 0);
+    REQUIRE(aio_read(&cbs[i]) == 0);
+  }
+  aiocb ocb = make_cb(other.r, &ob, 1, 0);
+  REQUIRE(aio_read(&ocb) == 0);
+  sleep_ms(50);  // every chain went async and is blocked in read()
+  for (auto& cb : cbs) CHECK(aio_error(&cb) == EINPROGRESS);
+  CHECK(aio_cancel(p.r, nullptr) == AIO_CANCELED);
+  for (auto& cb : cbs) {
+    CHECK(aio_error(&cb) == ECANCELED);
+    CHECK(aio_return(&cb) == -1);
+  }
+  CHECK(aio_error(&ocb) == EINPROGRESS);  // other fd untouched
+  CHECK(aio_cancel(p.r, nullptr) == AIO_ALLDONE);
+  REQUIRE(write(other.w, "o", 1) == 1);
+  CHECK(wait_cb(&ocb) == 0);
+  CHECK(aio_return(&ocb) == 1);
+  CHECK(ob == 'o');
 }
