@@ -6,7 +6,11 @@
 # Kernel programs and the guest's /bin helpers come from tools/vm/bin/*.c.
 # A suite is either a kselftest collection of the kernel tree (tools/testing/selftests/SUITE,
 # built with its own Makefile through kselftest's `install`), or a project suite in
-# tools/vm/suites/SUITE/ (every *.c there becomes one static program).
+# tools/vm/suites/SUITE/ (every *.c there becomes one static program; an executable
+# build.sh there, if present, is called as `build.sh STAGE_DIR HDR_DIR` with ARCH, TARGET_CC
+# and TOP in its environment, puts prebuilt static programs and their support files into
+# STAGE_DIR (the suite's /tests/SUITE/ in the guest) and prints on stdout the names of the
+# programs /init runs, one a line; its build output goes to stderr).
 #
 # Environment:
 #   KSRC      kernel tree to build and test (default: base + patches/, see testtree.sh)
@@ -60,9 +64,24 @@ done
 for s in "${suites[@]}"; do
 	if [ -d "$TOP/tools/vm/suites/$s" ]; then
 		mkdir -p "$stage/tests/$s"
+		progs=()
 		for c in "$TOP/tools/vm/suites/$s"/*.c; do
+			[ -e "$c" ] || continue
 			p=$(basename "$c" .c)
 			$tcc -O2 -Wall -isystem "$hdr" -I "$ksrc/tools/testing/selftests" -o "$stage/tests/$s/$p" "$c" -lpthread
+			progs+=("$p")
+		done
+		if [ -x "$TOP/tools/vm/suites/$s/build.sh" ]; then
+			built=$(ARCH=$arch TARGET_CC=$TARGET_CC TOP=$TOP "$TOP/tools/vm/suites/$s/build.sh" \
+				"$stage/tests/$s" "$hdr") || { echo "vm-test: $s/build.sh failed" >&2; exit 1; }
+			for p in $built; do
+				[ -x "$stage/tests/$s/$p" ] ||
+					{ echo "vm-test: $s/build.sh named '$p', which it did not build" >&2; exit 1; }
+				progs+=("$p")
+			done
+		fi
+		[ ${#progs[@]} -gt 0 ] || { echo "vm-test: suite $s has no programs" >&2; exit 2; }
+		for p in "${progs[@]}"; do
 			echo "$s:$p" >>"$stage/tests/kselftest-list.txt"
 		done
 		[ ! -f "$TOP/tools/vm/suites/$s/settings" ] || cp "$TOP/tools/vm/suites/$s/settings" "$stage/tests/$s/"
