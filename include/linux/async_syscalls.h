@@ -8,12 +8,16 @@
 
 #include <linux/types.h>
 
+struct pt_regs;
+struct seq_file;
 struct signal_struct;
 struct task_struct;
 
 #ifdef CONFIG_ASYNC_SYSCALLS
 /* Provided by the architecture. */
 long arch_async_syscall(unsigned int nr, const u64 *args);
+void arch_async_atom_regs(struct pt_regs *regs, unsigned int nr, const u64 *args);
+void arch_async_atom_nosys(struct pt_regs *regs);
 unsigned int arch_async_nr_syscalls(bool compat);
 bool arch_async_refuse_caller(void);
 void arch_async_atom_reset(void);
@@ -24,9 +28,12 @@ void arch_async_take_user_context(struct task_struct *from);
 bool async_syscall_allowed(unsigned int nr, bool compat);
 void async_ctx_free(struct signal_struct *sig);
 void async_sched_sleeping(struct task_struct *tsk);
+void async_proc_status(struct seq_file *m, struct task_struct *task);
 #else
 static inline void async_ctx_free(struct signal_struct *sig) { }
 static inline void async_sched_sleeping(struct task_struct *tsk) { }
+static inline void async_proc_status(struct seq_file *m,
+				     struct task_struct *task) { }
 #endif
 
 #endif /* _LINUX_ASYNC_SYSCALLS_H */

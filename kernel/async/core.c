@@ -7,6 +7,7 @@
  * either immediates or results of earlier atoms, kept in the chain.
  */
 #include <linux/async_syscalls.h>
+#include <linux/audit.h>
 #include <linux/errno.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
@@ -18,6 +19,7 @@
 #include <linux/uaccess.h>
 #include <linux/unistd.h>
 #include <asm/syscall.h>
+#include <trace/events/syscalls.h>
 
 #include "internal.h"
 
@@ -155,42 +157,148 @@ static bool async_should_stop(u16 stop, s64 ret)
 	}
 }
 
-/*
- * Seccomp sees each atom as the system call it is. Returns true when the
- * filter refused the call; *ret then holds what the filter made it return.
- * A filter that kills does not return here.
- */
-static bool async_atom_seccomp(unsigned int nr, const u64 *args, long *ret)
-{
-#ifdef CONFIG_SECCOMP
-	struct seccomp_data sd;
-	struct pt_regs *regs = current_pt_regs();
-	unsigned int i;
+/* Syscall entry and exit work that applies to the atoms of this task. */
+enum {
+	ASYNC_WORK_TRACE	= BIT(0),	/* ptrace syscall stops */
+	ASYNC_WORK_EMU		= BIT(1),	/* PTRACE_SYSEMU */
+	ASYNC_WORK_TRACEPOINT	= BIT(2),	/* sys_enter, sys_exit */
+	ASYNC_WORK_SECCOMP	= BIT(3),
+	ASYNC_WORK_AUDIT	= BIT(4),
+};
 
-	if (READ_ONCE(current->seccomp.mode) == SECCOMP_MODE_DISABLED)
-		return false;
-	sd.nr = nr;
-	sd.arch = syscall_get_arch(current);
-	sd.instruction_pointer = instruction_pointer(regs);
-	for (i = 0; i < ARRAY_SIZE(sd.args); i++)
-		sd.args[i] = args[i];
-	if (__secure_computing(&sd) != -1)
-		return false;
-	/* The filter stored the return value in the caller's registers. */
-	*ret = syscall_get_return_value(current, regs);
-	return true;
+static unsigned int async_atom_work(void)
+{
+	unsigned int work = 0;
+#ifdef CONFIG_GENERIC_ENTRY
+	unsigned long sw = READ_ONCE(current_thread_info()->syscall_work);
+
+	if (sw & SYSCALL_WORK_SYSCALL_TRACE)
+		work |= ASYNC_WORK_TRACE;
+	if (sw & SYSCALL_WORK_SYSCALL_EMU)
+		work |= ASYNC_WORK_EMU;
+	if (sw & SYSCALL_WORK_SYSCALL_TRACEPOINT)
+		work |= ASYNC_WORK_TRACEPOINT;
 #else
-	return false;
+	if (test_thread_flag(TIF_SYSCALL_TRACE))
+		work |= ASYNC_WORK_TRACE;
+#ifdef TIF_SYSCALL_EMU
+	if (test_thread_flag(TIF_SYSCALL_EMU))
+		work |= ASYNC_WORK_EMU;
 #endif
+#ifdef TIF_SYSCALL_TRACEPOINT
+	if (test_thread_flag(TIF_SYSCALL_TRACEPOINT))
+		work |= ASYNC_WORK_TRACEPOINT;
+#endif
+#endif
+#ifdef CONFIG_SECCOMP
+	if (READ_ONCE(current->seccomp.mode) != SECCOMP_MODE_DISABLED)
+		work |= ASYNC_WORK_SECCOMP;
+#endif
+	if (audit_context())
+		work |= ASYNC_WORK_AUDIT;
+	return work;
 }
 
-static long async_run_atom(struct async_chain *chain, unsigned int nr,
-			   const u64 *args)
+/*
+ * One atom on its way through the system call entry and exit work. While
+ * that work runs, the registers user space saved at async_exec() show the
+ * atom (number, arguments, then its return value), because that is where
+ * ptrace, seccomp and tracepoints read them and where a tracer changes
+ * them; the caller's registers are put back before the call runs and
+ * after the exit work, so a handoff never sees the atom's.
+ */
+struct async_atom_call {
+	unsigned int		work;
+	unsigned int		nr;
+	u64			args[6];
+	struct audit_nested_syscall audit;
+	struct pt_regs		user;		/* the caller's registers */
+};
+
+static void async_atom_show(struct async_atom_call *call, struct pt_regs *regs)
+{
+	call->user = *regs;
+	arch_async_atom_regs(regs, call->nr, call->args);
+}
+
+/*
+ * The entry work of a direct system call, in syscall_trace_enter()'s
+ * order: ptrace, seccomp, tracepoint, audit. Returns false when the atom
+ * must not run; *ret then holds what it returns instead.
+ */
+static bool async_atom_enter(struct async_chain *chain,
+			     struct async_atom_call *call, long *ret)
+{
+	struct pt_regs *regs = current_pt_regs();
+	unsigned long args[6];
+	unsigned int i;
+	long nr;
+
+	async_atom_show(call, regs);
+	if (call->work & (ASYNC_WORK_TRACE | ASYNC_WORK_EMU)) {
+		if (ptrace_report_syscall_entry(regs) ||
+		    (call->work & ASYNC_WORK_EMU))
+			goto skip;
+	}
+	/* After ptrace, to judge what the tracer left. */
+	if (call->work & ASYNC_WORK_SECCOMP) {
+		if (__secure_computing(NULL) == -1)
+			goto skip;
+	}
+	nr = syscall_get_nr(current, regs);
+	if (call->work & ASYNC_WORK_TRACEPOINT) {
+		trace_sys_enter(regs, nr);
+		nr = syscall_get_nr(current, regs);
+	}
+	if (nr == -1)
+		goto skip;
+	/* A tracer may change the call, but not into one atoms may not make. */
+	if (nr != call->nr && !async_syscall_allowed(nr, chain->compat)) {
+		arch_async_atom_nosys(regs);
+		goto skip;
+	}
+	syscall_get_arguments(current, regs, args);
+	call->nr = nr;
+	for (i = 0; i < ARRAY_SIZE(call->args); i++)
+		call->args[i] = args[i];
+	if (call->work & ASYNC_WORK_AUDIT)
+		audit_nested_syscall_entry(&call->audit, nr, args[0], args[1],
+					   args[2], args[3]);
+	*regs = call->user;
+	return true;
+skip:
+	*ret = syscall_get_return_value(current, regs);
+	*regs = call->user;
+	return false;
+}
+
+/* The exit work, in syscall_exit_work()'s order. Returns the result. */
+static long async_atom_exit(struct async_atom_call *call, bool ran, long ret)
+{
+	struct pt_regs *regs = current_pt_regs();
+
+	/* Only a single-step report follows an emulated call. */
+	if (!ran && (call->work & ASYNC_WORK_EMU))
+		return ret;
+	async_atom_show(call, regs);
+	syscall_set_return_value(current, regs, 0, ret);
+	if (ran && (call->work & ASYNC_WORK_AUDIT))
+		audit_nested_syscall_exit(&call->audit, ret);
+	if (call->work & ASYNC_WORK_TRACEPOINT)
+		trace_sys_exit(regs, ret);
+	if (call->work & ASYNC_WORK_TRACE)
+		ptrace_report_syscall_exit(regs, 0);
+	/* A tracer may change the result at the exit stop. */
+	ret = syscall_get_return_value(current, regs);
+	*regs = call->user;
+	return ret;
+}
+
+static long async_atom_call(struct async_chain *chain, unsigned int nr,
+			    const u64 *args)
 {
 	long ret;
 
-	if (async_atom_seccomp(nr, args, &ret))
-		return ret;
 	/* Armed only around the call itself: its sleeps are the cachemisses. */
 	if (chain->may_hand_off &&
 	    !test_bit(ASYNC_CHAIN_WENT_ASYNC, &chain->flags)) {
@@ -200,9 +308,34 @@ static long async_run_atom(struct async_chain *chain, unsigned int nr,
 	ret = arch_async_syscall(nr, args);
 	current->flags &= ~PF_ASYNC_ATOM;
 	current->async_chain = NULL;
+	/* The user state is the carrier's once it has settled. */
 	if (test_bit(ASYNC_CHAIN_WENT_ASYNC, &chain->flags))
 		async_detach(chain);
 	return ret;
+}
+
+/*
+ * Run one atom as the system call it is: whatever would see, filter,
+ * change or refuse a direct call (ptrace, seccomp, syscall tracepoints,
+ * audit) does the same to the atom. A task without such work takes the
+ * short path.
+ */
+static long async_run_atom(struct async_chain *chain, unsigned int nr,
+			   const u64 *args)
+{
+	struct async_atom_call call;
+	long ret;
+	bool ran;
+
+	call.work = async_atom_work();
+	if (likely(!call.work))
+		return async_atom_call(chain, nr, args);
+	call.nr = nr;
+	memcpy(call.args, args, sizeof(call.args));
+	ran = async_atom_enter(chain, &call, &ret);
+	if (ran)
+		ret = async_atom_call(chain, call.nr, call.args);
+	return async_atom_exit(&call, ran, ret);
 }
 
 /*

@@ -43,6 +43,8 @@ struct async_ctx {
 	struct list_head	idle;		/* idle pool threads */
 	unsigned int		nr_idle;
 	unsigned int		nr_threads;	/* idle or finishing a chain */
+	unsigned long		nr_handoffs;	/* user contexts handed to the pool */
+	unsigned long		nr_lost;	/* completions that could not be written */
 };
 
 /* async_chain.state */
@@ -78,6 +80,7 @@ struct async_chain {
 	unsigned long		flags;
 	enum async_handoff	handoff;
 	bool			may_hand_off;
+	bool			compat;		/* submitted by a compat task */
 	sigset_t		user_blocked;	/* caller's mask at submission */
 	unsigned int		nr_atoms;
 	unsigned int		last;		/* index of the last atom run */

@@ -92,6 +92,12 @@ void async_sched_sleeping(struct task_struct *tsk)
 	/* Stopped and traced tasks are not blocked on a resource. */
 	if (!(READ_ONCE(tsk->__state) & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)))
 		return;
+	/*
+	 * A tracer is attached to this task_struct, not to the thread id:
+	 * a traced task keeps its user context and runs the chain through.
+	 */
+	if (tsk->ptrace)
+		return;
 	/* PI futex state names this task_struct as owner: stay put. */
 	if (!list_empty(&tsk->pi_state_list))
 		return;
@@ -104,6 +110,7 @@ void async_sched_sleeping(struct task_struct *tsk)
 			found = w;
 			list_del_init(&w->node);
 			ctx->nr_idle--;
+			ctx->nr_handoffs++;
 			break;
 		}
 	}

@@ -13,6 +13,7 @@
 #include <linux/log2.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -46,7 +47,14 @@ void async_ctx_free(struct signal_struct *sig)
 
 	if (!ctx)
 		return;
-	sig->async_ctx = NULL;
+	/* After exec, /proc readers may look: see async_proc_status(). */
+	if (sig == current->signal) {
+		spin_lock_irq(&current->sighand->siglock);
+		sig->async_ctx = NULL;
+		spin_unlock_irq(&current->sighand->siglock);
+	} else {
+		sig->async_ctx = NULL;
+	}
 	list_for_each_entry_safe(ring, tmp, &ctx->rings, node) {
 		WARN_ON_ONCE(!list_empty(&ring->chains));
 		kfree(ring);
@@ -206,10 +214,12 @@ void async_post_completion(struct async_chain *chain)
 		posted = !put_user(tail + 1, &uring->tail);
 	}
 	spin_lock(&chain->ctx->lock);
-	if (posted)
+	if (posted) {
 		WRITE_ONCE(ring->tail, tail + 1);
-	else
+	} else {
 		ring->lost++;
+		chain->ctx->nr_lost++;
+	}
 	ring->reserved--;
 	spin_unlock(&chain->ctx->lock);
 	mutex_unlock(&ring->post_lock);
@@ -285,4 +295,32 @@ int async_chain_cancel(struct async_ctx *ctx, struct async_ring_ctx *ring,
 	}
 	spin_unlock(&ctx->lock);
 	return ret;
+}
+
+/*
+ * The Async* lines of /proc/PID/status. The context cannot go away under
+ * the sighand lock: exec frees it holding that lock, and otherwise it
+ * lives as long as the signal_struct, which the task pins.
+ */
+void async_proc_status(struct seq_file *m, struct task_struct *task)
+{
+	unsigned long handoffs = 0, lost = 0, flags;
+	unsigned int threads = 0, idle = 0;
+	struct async_ctx *ctx;
+
+	if (lock_task_sighand(task, &flags)) {
+		ctx = task->signal->async_ctx;
+		if (ctx) {
+			threads = READ_ONCE(ctx->nr_threads);
+			idle = READ_ONCE(ctx->nr_idle);
+			handoffs = READ_ONCE(ctx->nr_handoffs);
+			lost = READ_ONCE(ctx->nr_lost);
+		}
+		unlock_task_sighand(task, &flags);
+	}
+	seq_put_decimal_ull(m, "AsyncPoolThreads:\t", threads);
+	seq_put_decimal_ull(m, "\nAsyncPoolIdle:\t", idle);
+	seq_put_decimal_ull(m, "\nAsyncHandoffs:\t", handoffs);
+	seq_put_decimal_ull(m, "\nAsyncLostCompletions:\t", lost);
+	seq_putc(m, '\n');
 }

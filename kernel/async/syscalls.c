@@ -40,6 +40,7 @@ static struct async_chain *async_chain_copy(const struct async_args *args,
 	if (!chain)
 		return ERR_PTR(-ENOMEM);
 	chain->nr_atoms = args->nr_atoms;
+	chain->compat = compat;
 	chain->cookie = args->cookie;
 	if (copy_from_user(chain->atoms, uatoms,
 			   array_size(args->nr_atoms, sizeof(*uatoms)))) {

@@ -28,22 +28,37 @@ bool arch_async_refuse_caller(void)
 	return in_compat_syscall();
 }
 
+/* Make @regs return what a number without a system call returns. */
+void arch_async_atom_nosys(struct pt_regs *regs)
+{
+	regs->ax = __x64_sys_ni_syscall(regs);
+}
+
+/*
+ * Show an atom in @regs the way a direct system call shows there: number,
+ * arguments, and arch_async_atom_nosys()'s value until it returns.
+ */
+void arch_async_atom_regs(struct pt_regs *regs, unsigned int nr, const u64 *args)
+{
+	regs->orig_ax = nr;
+	regs->di = args[0];
+	regs->si = args[1];
+	regs->dx = args[2];
+	regs->r10 = args[3];
+	regs->r8 = args[4];
+	regs->r9 = args[5];
+	arch_async_atom_nosys(regs);
+}
+
 long arch_async_syscall(unsigned int nr, const u64 *args)
 {
-	struct pt_regs regs = {
-		.di	= args[0],
-		.si	= args[1],
-		.dx	= args[2],
-		.r10	= args[3],
-		.r8	= args[4],
-		.r9	= args[5],
-		.orig_ax = nr,
-	};
+	struct pt_regs regs = {};
 
 	/* Checked at submission; array_index_nospec() needs the bound. */
 	if (WARN_ON_ONCE(nr >= NR_syscalls))
 		return -EINVAL;
 	nr = array_index_nospec(nr, NR_syscalls);
+	arch_async_atom_regs(&regs, nr, args);
 	return x64_sys_call(&regs, nr);
 }
 

@@ -33,88 +33,25 @@
 #include <sys/wait.h>
 
 #include "../kselftest_harness.h"
+#include "async_util.h"
 
-#ifndef __NR_async_exec
-#define __NR_async_exec		463
-#define __NR_async_wait		464
-#define __NR_async_cancel	465
-#endif
-
-static long async_exec(struct async_args *args)
+/* A counter from the Async* lines of /proc/self/status, -1 if absent. */
+static long async_status(const char *key)
 {
-	return syscall(__NR_async_exec, args, sizeof(*args));
-}
+	char line[128];
+	size_t len = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
 
-static long async_wait(struct async_ring *ring, unsigned int min,
-		       struct timespec *ts, unsigned int flags)
-{
-	return syscall(__NR_async_wait, ring, min, ts, flags);
-}
-
-static long async_cancel(struct async_ring *ring, uint64_t cookie,
-			 unsigned int flags)
-{
-	return syscall(__NR_async_cancel, ring, cookie, flags);
-}
-
-static pid_t gettid_raw(void)
-{
-	return syscall(SYS_gettid);
-}
-
-/* The errno of a system call that does not exist. */
-static int nosys_errno(void)
-{
-	syscall(-1L);
-	return errno;
-}
-
-static bool async_available(void)
-{
-	struct async_args a = {};
-	int nosys = nosys_errno();
-
-	return !(syscall(__NR_async_exec, &a, sizeof(a)) < 0 && errno == nosys);
-}
-
-#define NO_ASYNC "kernel built without CONFIG_ASYNC_SYSCALLS"
-
-static struct async_ring *ring_new(unsigned int entries, uint32_t start)
-{
-	size_t len = sizeof(struct async_ring) +
-		     entries * sizeof(struct async_completion);
-	struct async_ring *r;
-
-	r = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r == MAP_FAILED)
-		return NULL;
-	r->entries = entries;
-	r->head = start;
-	r->tail = start;
-	return r;
-}
-
-static void atom_set(struct async_atom *a, long nr, unsigned int stop,
-		     uint64_t a0, uint64_t a1, uint64_t a2)
-{
-	memset(a, 0, sizeof(*a));
-	a->nr = nr;
-	a->stop = stop;
-	a->args[0] = a0;
-	a->args[1] = a1;
-	a->args[2] = a2;
-}
-
-static void args_set(struct async_args *args, struct async_atom *atoms,
-		     unsigned int n, struct async_ring *ring, uint64_t cookie)
-{
-	memset(args, 0, sizeof(*args));
-	args->atoms = (uintptr_t)atoms;
-	args->nr_atoms = n;
-	args->ring = (uintptr_t)ring;
-	args->cookie = cookie;
-	args->eventfd = ASYNC_NO_EVENTFD;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
 }
 
 /* Bytes waiting in a pipe whose read end is non-blocking. */
@@ -838,12 +775,14 @@ static void *blocking_read_goes_async(void *arg)
 	struct rw_chain c;
 	char out[16] = {};
 	int in[2], o[2];
+	long handoffs = async_status("AsyncHandoffs");
 
 	CHECK(!pipe(in) && !pipe(o));
 	rw_chain_init(&c, ring, in[0], o[1], sizeof(c.buf), 0xc0ffee);
 	CHECK(async_exec(&c.args) == ASYNC_EXEC_WENT_ASYNC);
 	/* We run on while the chain waits for data. */
 	CHECK(ring->tail == 0);
+	CHECK(async_status("AsyncHandoffs") == handoffs + 1);
 	CHECK(write(in[1], "hello", 5) == 5);
 	CHECK(async_wait(ring, 1, &ts, 0) == 1);
 	CHECK(!ring_pop(ring, &cqe));
@@ -915,6 +854,9 @@ static void *sync_chain_wakes_no_thread(void *arg)
 	CHECK(tasks == 3);
 	pool = find_other_task(getpid(), gettid_raw());
 	CHECK(pool > 0);
+	CHECK(async_status("AsyncPoolThreads") == 1);
+	CHECK(async_status("AsyncPoolIdle") == 1);
+	CHECK(async_status("AsyncHandoffs") == 0);
 	usleep(100 * 1000);
 	before = task_ctxt_switches(pool);
 	CHECK(before >= 0);
@@ -924,6 +866,8 @@ static void *sync_chain_wakes_no_thread(void *arg)
 	}
 	after = task_ctxt_switches(pool);
 	CHECK(count_tasks() == tasks);
+	CHECK(async_status("AsyncPoolThreads") == 1);
+	CHECK(async_status("AsyncHandoffs") == 0);
 	/* The idle thread was never woken. */
 	CHECK(after == before);
 	return FAILED();
@@ -934,6 +878,7 @@ TEST(r04_sync_chain_wakes_no_thread)
 	if (!async_available())
 		SKIP(return, NO_ASYNC);
 	EXPECT_EQ(1, count_tasks());
+	EXPECT_EQ(0, async_status("AsyncPoolThreads"));
 	EXPECT_EQ(0, in_thread(sync_chain_wakes_no_thread, NULL));
 }
 
@@ -1129,6 +1074,51 @@ TEST(r27_full_ring_eagain_loses_nothing)
 	if (!async_available())
 		SKIP(return, NO_ASYNC);
 	EXPECT_EQ(0, in_thread(full_ring, NULL));
+}
+
+/*
+ * A completion the kernel cannot write (the ring was made read-only while
+ * the chain was pending) is not dropped silently: it is counted.
+ */
+static void *unwritable_ring(void *arg)
+{
+	size_t len = sizeof(struct async_ring) + sizeof(struct async_completion);
+	struct async_ring *ring = ring_new(1, 0);
+	long lost = async_status("AsyncLostCompletions");
+	struct async_atom atom;
+	struct async_args args;
+	struct rw_chain c;
+	int in[2], o[2], i;
+
+	CHECK(lost >= 0);
+	CHECK(!pipe(in) && !pipe(o));
+	rw_chain_init(&c, ring, in[0], o[1], 8, 9);
+	CHECK(async_exec(&c.args) == ASYNC_EXEC_WENT_ASYNC);
+	/* The one slot is held by the pending chain. */
+	atom_set(&atom, __NR_getppid, 0, 0, 0, 0);
+	args_set(&args, &atom, 1, ring, 10);
+	CHECK(async_exec(&args) == -1 && errno == EAGAIN);
+	CHECK(!mprotect(ring, len, PROT_READ));
+	CHECK(write(in[1], "z", 1) == 1);
+	for (i = 0; i < 1000; i++) {
+		if (async_status("AsyncLostCompletions") == lost + 1)
+			break;
+		usleep(10 * 1000);
+	}
+	CHECK(async_status("AsyncLostCompletions") == lost + 1);
+	CHECK(!mprotect(ring, len, PROT_READ | PROT_WRITE));
+	CHECK(ring->tail == 0);
+	/* The slot it held is free again. */
+	args_set(&args, &atom, 1, ring, 11);
+	CHECK(async_exec(&args) == ASYNC_EXEC_DONE);
+	return FAILED();
+}
+
+TEST(r27_unwritable_ring_counts_lost_completion)
+{
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	EXPECT_EQ(0, in_thread(unwritable_ring, NULL));
 }
 
 static void *eventfd_epoll(void *arg)

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by the async selftests. */
+#ifndef ASYNC_UTIL_H
+#define ASYNC_UTIL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/async.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#ifndef __NR_async_exec
+#define __NR_async_exec		463
+#define __NR_async_wait		464
+#define __NR_async_cancel	465
+#endif
+
+static inline long async_exec(struct async_args *args)
+{
+	return syscall(__NR_async_exec, args, sizeof(*args));
+}
+
+static inline long async_wait(struct async_ring *ring, unsigned int min,
+			      struct timespec *ts, unsigned int flags)
+{
+	return syscall(__NR_async_wait, ring, min, ts, flags);
+}
+
+static inline long async_cancel(struct async_ring *ring, uint64_t cookie,
+				unsigned int flags)
+{
+	return syscall(__NR_async_cancel, ring, cookie, flags);
+}
+
+static inline pid_t gettid_raw(void)
+{
+	return syscall(SYS_gettid);
+}
+
+/* The errno of a system call that does not exist. */
+static inline int nosys_errno(void)
+{
+	syscall(-1L);
+	return errno;
+}
+
+static inline bool async_available(void)
+{
+	struct async_args a = {};
+	int nosys = nosys_errno();
+
+	return !(syscall(__NR_async_exec, &a, sizeof(a)) < 0 && errno == nosys);
+}
+
+#define NO_ASYNC "kernel built without CONFIG_ASYNC_SYSCALLS"
+
+static inline struct async_ring *ring_new(unsigned int entries, uint32_t start)
+{
+	size_t len = sizeof(struct async_ring) +
+		     entries * sizeof(struct async_completion);
+	struct async_ring *r;
+
+	r = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		return NULL;
+	r->entries = entries;
+	r->head = start;
+	r->tail = start;
+	return r;
+}
+
+static inline void atom_set(struct async_atom *a, long nr, unsigned int stop,
+			    uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	memset(a, 0, sizeof(*a));
+	a->nr = nr;
+	a->stop = stop;
+	a->args[0] = a0;
+	a->args[1] = a1;
+	a->args[2] = a2;
+}
+
+static inline void args_set(struct async_args *args, struct async_atom *atoms,
+			    unsigned int n, struct async_ring *ring,
+			    uint64_t cookie)
+{
+	memset(args, 0, sizeof(*args));
+	args->atoms = (uintptr_t)atoms;
+	args->nr_atoms = n;
+	args->ring = (uintptr_t)ring;
+	args->cookie = cookie;
+	args->eventfd = ASYNC_NO_EVENTFD;
+}
+
+#endif /* ASYNC_UTIL_H */
