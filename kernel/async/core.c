@@ -55,7 +55,9 @@ static bool async_nr_denied(unsigned int nr)
 	case __NR_async_exec:
 	case __NR_async_wait:
 	case __NR_async_cancel:
-	case __NR_async_exec + 3 ... __NR_async_exec + 6:
+	case __NR_async_thread:
+	case __NR_async_thread_return:
+	case __NR_async_exec + 5 ... __NR_async_exec + 6:
 	case __NR_setuid:
 	case __NR_setgid:
 	case __NR_setreuid:

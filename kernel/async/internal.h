@@ -69,6 +69,13 @@ enum async_handoff {
 	ASYNC_HANDOFF_FAILED,		/* it died first (the group is exiting) */
 };
 
+/* What a threadlet has besides its chain (which has no atoms), see thread.c */
+struct async_thread {
+	struct async_user_state	*saved;		/* the caller's user context */
+	struct async_thread_args __user *uargs;
+	u64			result;		/* where fn's value goes, or 0 */
+};
+
 struct async_chain {
 	struct async_ctx	*ctx;
 	struct async_ring_ctx	*ring;
@@ -81,6 +88,7 @@ struct async_chain {
 	enum async_handoff	handoff;
 	bool			may_hand_off;
 	bool			compat;		/* submitted by a compat task */
+	struct async_thread	*thread;	/* a threadlet, not atoms */
 	sigset_t		user_blocked;	/* caller's mask at submission */
 	unsigned int		nr_atoms;
 	unsigned int		last;		/* index of the last atom run */

@@ -120,6 +120,9 @@ void async_sched_sleeping(struct task_struct *tsk)
 
 	/* One handoff per chain. */
 	tsk->flags &= ~PF_ASYNC_ATOM;
+	/* A threadlet drops the context's state on its way back to user. */
+	if (chain->thread)
+		set_tsk_thread_flag(tsk, TIF_NOTIFY_RESUME);
 	arch_async_handoff_prepare();
 	chain->handoff = ASYNC_HANDOFF_PENDING;
 	set_bit(ASYNC_CHAIN_WENT_ASYNC, &chain->flags);
@@ -165,7 +168,8 @@ static bool async_take_user_context(struct async_chain *chain)
 		async_handoff_finish(chain, ASYNC_HANDOFF_FAILED);
 		return false;
 	}
-	arch_async_take_user_context(from);
+	arch_async_take_user_context(from, chain->thread ?
+				     chain->thread->saved : NULL);
 	put_task_stack(from);
 
 	me->sas_ss_sp = from->sas_ss_sp;
@@ -347,9 +351,11 @@ void async_detach(struct async_chain *chain)
 
 	if (test_and_set_bit(ASYNC_CHAIN_DETACHED, &chain->flags))
 		return;
-	if (wait_var_event_killable(&chain->handoff,
-				    async_handoff_settled(chain)))
-		return;
+	/*
+	 * Not killable: the carrier was woken and settles promptly, and until
+	 * it has, it may still use the chain.
+	 */
+	wait_var_event(&chain->handoff, async_handoff_settled(chain));
 	me->robust_list = NULL;
 #ifdef CONFIG_COMPAT
 	me->compat_robust_list = NULL;

@@ -204,6 +204,8 @@ void async_post_completion(struct async_chain *chain)
 		cqe.flags |= ASYNC_COMPLETION_CANCELED;
 	if (test_bit(ASYNC_CHAIN_RESULT_FAULT, &chain->flags))
 		cqe.flags |= ASYNC_COMPLETION_RESULT_FAULT;
+	if (chain->thread)
+		cqe.flags |= ASYNC_COMPLETION_THREADLET;
 
 	mutex_lock(&ring->post_lock);
 	tail = READ_ONCE(ring->tail);

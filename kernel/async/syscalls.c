@@ -112,6 +112,9 @@ SYSCALL_DEFINE2(async_exec, struct async_args __user *, uargs, size_t, size)
 		return ret;
 	if (arch_async_refuse_caller())
 		return -EOPNOTSUPP;
+	/* Not from inside a threadlet: one per task at a time. */
+	if (current->async_chain)
+		return -EBUSY;
 
 	chain = async_chain_copy(&args, in_compat_syscall());
 	if (IS_ERR(chain))

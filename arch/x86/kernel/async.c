@@ -8,6 +8,9 @@
 #include <linux/nospec.h>
 #include <linux/ptrace.h>
 #include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/async.h>
 #include <asm/async.h>
 #include <asm/fsgsbase.h>
 #include <asm/prctl.h>
@@ -87,12 +90,82 @@ void arch_async_handoff_prepare(void)
 	current_save_fsgs();
 }
 
-/* In the carrier: registers, FPU and vector state, segments and TLS. */
-void arch_async_take_user_context(struct task_struct *from)
+/* A threadlet's caller: its registers and FPU/vector state at the call. */
+struct async_user_state {
+	struct pt_regs	regs;
+	unsigned int	fpu_size;
+	void		*fpu;
+};
+
+/*
+ * In the carrier: registers, FPU and vector state, segments and TLS; the
+ * registers and FPU state from @saved for a threadlet's caller, whose
+ * task runs the threadlet with registers of its own.
+ */
+void arch_async_take_user_context(struct task_struct *from,
+				  struct async_user_state *saved)
 {
-	*current_pt_regs() = *task_pt_regs(from);
-	fpu_async_take(from);
+	if (saved) {
+		*current_pt_regs() = saved->regs;
+		fpu_async_load(saved->fpu, saved->fpu_size);
+	} else {
+		*current_pt_regs() = *task_pt_regs(from);
+		fpu_async_take(from);
+	}
 	x86_async_take_segments(from);
+}
+
+struct async_user_state *arch_async_save_user(void)
+{
+	struct async_user_state *state;
+
+	/* State tied to the task could not go with a handoff. */
+	if (!arch_async_can_hand_off(current))
+		return ERR_PTR(-EOPNOTSUPP);
+	state = kmalloc(sizeof(*state), GFP_KERNEL_ACCOUNT);
+	if (!state)
+		return ERR_PTR(-ENOMEM);
+	state->fpu = fpu_async_snapshot(&state->fpu_size);
+	if (!state->fpu) {
+		kfree(state);
+		return ERR_PTR(-ENOMEM);
+	}
+	state->regs = *current_pt_regs();
+	return state;
+}
+
+void arch_async_restore_user(struct async_user_state *state)
+{
+	*current_pt_regs() = state->regs;
+	fpu_async_load(state->fpu, state->fpu_size);
+}
+
+void arch_async_free_user(struct async_user_state *state)
+{
+	kfree(state->fpu);
+	kfree(state);
+}
+
+/*
+ * The user-entry helper: make @regs enter args->fn(args->arg) on the
+ * given stack, as if called from args->restorer. As for signal delivery,
+ * the direction, resume and trap flags are cleared. The x86-64 ABI wants
+ * the stack pointer plus 8 16-byte aligned at a function's first
+ * instruction, with the return address at the stack pointer.
+ */
+int arch_async_enter_user(struct pt_regs *regs,
+			  const struct async_thread_args *args)
+{
+	unsigned long sp = (args->stack + args->stack_size) & ~15UL;
+
+	sp -= sizeof(u64);
+	if (put_user(args->restorer, (u64 __user *)sp))
+		return -EFAULT;
+	regs->ip = args->fn;
+	regs->sp = sp;
+	regs->di = args->arg;
+	regs->flags &= ~(X86_EFLAGS_DF | X86_EFLAGS_RF | X86_EFLAGS_TF);
+	return 0;
 }
 
 /* Nothing on x86 forces a syscall's return value beyond the syscall. */

@@ -68,6 +68,8 @@ struct async_completion {
 #define ASYNC_COMPLETION_CANCELED	(1U << 0)
 /* The result address of the last atom run could not be written. */
 #define ASYNC_COMPLETION_RESULT_FAULT	(1U << 1)
+/* A threadlet ended: status is its return value, its stack is free again. */
+#define ASYNC_COMPLETION_THREADLET	(1U << 2)
 
 /*
  * Completion ring, in user memory. @entries is set by user space before
@@ -118,7 +120,42 @@ struct async_args {
 
 #define ASYNC_NO_EVENTFD	0xffffffffU
 
-/* async_exec() return values besides -errno */
+/*
+ * Argument of async_thread(): run fn(arg) on the given stack, as if the
+ * caller had called it, going async only if it blocks. Extensible like
+ * struct async_args.
+ * @fn:         the function (where a function pointer points)
+ * @arg:        its one argument
+ * @stack:      lowest address of the stack it runs on
+ * @stack_size: at least ASYNC_THREAD_MIN_STACK bytes
+ * @restorer:   where @fn returns to; it must call
+ *              async_thread_return() with @fn's return value, like
+ *              sa_restorer calls rt_sigreturn()
+ * @ring:       user address of a struct async_ring
+ * @cookie:     copied into the completion
+ * @result:     0, or a user address that receives @fn's return value
+ * @flags:      must be 0
+ * @eventfd:    eventfd signalled for the completion, or (__u32)-1
+ * @status:     out: @fn's return value when it ran without blocking
+ */
+struct async_thread_args {
+	__u64	fn;
+	__u64	arg;
+	__u64	stack;
+	__u64	stack_size;
+	__u64	restorer;
+	__u64	ring;
+	__u64	cookie;
+	__u64	result;
+	__u32	flags;
+	__u32	eventfd;
+	__s64	status;
+};
+
+#define ASYNC_THREAD_ARGS_SIZE_VER0	80	/* sizeof first published struct */
+#define ASYNC_THREAD_MIN_STACK		16384
+
+/* async_exec() and async_thread() return values besides -errno */
 #define ASYNC_EXEC_WENT_ASYNC	0	/* a completion will be posted */
 #define ASYNC_EXEC_DONE		1	/* ran to its end, see status/index */
 

@@ -10,6 +10,8 @@ struct task_struct;
 bool fpu_async_can_carry(struct task_struct *tsk);
 void fpu_async_freeze(void);
 void fpu_async_take(struct task_struct *from);
+void *fpu_async_snapshot(unsigned int *size);
+void fpu_async_load(const void *buf, unsigned int size);
 void x86_async_take_segments(struct task_struct *from);
 
 #endif /* _ASM_X86_ASYNC_H */

@@ -78,20 +78,6 @@ static int count_tasks(void)
 	return n;
 }
 
-/* Total threads in the system, from /proc/loadavg. */
-static int count_system_threads(void)
-{
-	int total = -1;
-	FILE *f = fopen("/proc/loadavg", "r");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%*s %*s %*s %*d/%d", &total) != 1)
-		total = -1;
-	fclose(f);
-	return total;
-}
-
 /*
  * A refused submission must run nothing: the first atom of every bad
  * chain writes one byte to a pipe, which must stay empty.
@@ -705,37 +691,6 @@ TEST(r22_leader_runs_synchronously)
 	waitpid(pid, NULL, 0);
 }
 
-/*
- * Handoff tests run their body in a second thread: the leader's chains
- * never go async. CHECK() returns the failing line to the test.
- */
-static __thread long failed_line;
-
-static bool check(bool ok, const char *what, int line)
-{
-	if (!ok) {
-		fprintf(stderr, "async_test.c:%d: %s failed (errno %d)\n",
-			line, what, errno);
-		if (!failed_line)
-			failed_line = line;
-	}
-	return ok;
-}
-
-#define CHECK(c) check(c, #c, __LINE__)
-#define FAILED() ((void *)failed_line)
-
-static long in_thread(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-	void *ret;
-
-	if (pthread_create(&t, NULL, fn, arg))
-		return -1;
-	pthread_join(t, &ret);
-	return (long)ret;
-}
-
 /* One chain: read(rfd, buf, len) -> write(wfd, buf, <result of atom 0>). */
 struct rw_chain {
 	struct async_atom atoms[2];
@@ -754,17 +709,6 @@ static void rw_chain_init(struct rw_chain *c, struct async_ring *ring,
 	c->atoms[1].ref_mask = ASYNC_ARG_REF(2);
 	c->atoms[1].args[2] = 0;
 	args_set(&c->args, c->atoms, 2, ring, cookie);
-}
-
-static int ring_pop(struct async_ring *ring, struct async_completion *out)
-{
-	uint32_t head = ring->head;
-
-	if (__atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) == head)
-		return -1;
-	*out = ring->cqes[head & (ring->entries - 1)];
-	__atomic_store_n(&ring->head, head + 1, __ATOMIC_RELEASE);
-	return 0;
 }
 
 static void *blocking_read_goes_async(void *arg)

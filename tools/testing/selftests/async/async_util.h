@@ -4,6 +4,8 @@
 #define ASYNC_UTIL_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -94,6 +96,71 @@ static inline void args_set(struct async_args *args, struct async_atom *atoms,
 	args->ring = (uintptr_t)ring;
 	args->cookie = cookie;
 	args->eventfd = ASYNC_NO_EVENTFD;
+}
+
+/* Total threads in the system, from /proc/loadavg. */
+static inline int count_system_threads(void)
+{
+	int total = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%*s %*s %*s %*d/%d", &total) != 1)
+		total = -1;
+	fclose(f);
+	return total;
+}
+
+/* Pop one completion; -1 if the ring is empty. */
+static inline int ring_pop(struct async_ring *ring, struct async_completion *out)
+{
+	uint32_t head = ring->head;
+
+	if (__atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) == head)
+		return -1;
+	*out = ring->cqes[head & (ring->entries - 1)];
+	__atomic_store_n(&ring->head, head + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * Handoff tests run their body in a second thread: the leader's chains
+ * never go async. CHECK() returns the failing line to the test.
+ */
+static __thread long failed_line;
+
+static inline bool check(bool ok, const char *file, const char *what,
+			 int line)
+{
+	if (!ok) {
+		fprintf(stderr, "%s:%d: %s failed (errno %d)\n",
+			file, line, what, errno);
+		if (!failed_line)
+			failed_line = line;
+	}
+	return ok;
+}
+
+#define CHECK(c) check(c, __FILE__, #c, __LINE__)
+
+/* What a CHECK()ed thread returns: 0, or the line of its first failure. */
+static inline void *failed(void)
+{
+	return (void *)failed_line;
+}
+
+#define FAILED() failed()
+
+static inline long in_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	void *ret;
+
+	if (pthread_create(&t, NULL, fn, arg))
+		return -1;
+	pthread_join(t, &ret);
+	return (long)ret;
 }
 
 #endif /* ASYNC_UTIL_H */
