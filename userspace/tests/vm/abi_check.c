@@ -20,6 +20,8 @@
 SAME(ASYNCAIO_NR_async_exec, __NR_async_exec);
 SAME(ASYNCAIO_NR_async_wait, __NR_async_wait);
 SAME(ASYNCAIO_NR_async_cancel, __NR_async_cancel);
+SAME(ASYNCAIO_NR_async_thread, __NR_async_thread);
+SAME(ASYNCAIO_NR_async_thread_return, __NR_async_thread_return);
 
 SAME(AA_ASYNC_MAX_ATOMS, ASYNC_MAX_ATOMS);
 SAME(AA_ASYNC_MAX_RING_ENTRIES, ASYNC_MAX_RING_ENTRIES);
@@ -33,6 +35,9 @@ SAME(AA_ASYNC_STOP_NR, ASYNC_STOP_NR);
 SAME(AA_ASYNC_ARG_REF(5), ASYNC_ARG_REF(5));
 SAME(AA_ASYNC_COMPLETION_CANCELED, ASYNC_COMPLETION_CANCELED);
 SAME(AA_ASYNC_COMPLETION_RESULT_FAULT, ASYNC_COMPLETION_RESULT_FAULT);
+SAME(AA_ASYNC_COMPLETION_THREADLET, ASYNC_COMPLETION_THREADLET);
+SAME(AA_ASYNC_THREAD_ARGS_SIZE_VER0, ASYNC_THREAD_ARGS_SIZE_VER0);
+SAME(AA_ASYNC_THREAD_MIN_STACK, ASYNC_THREAD_MIN_STACK);
 SAME(AA_ASYNC_EXEC_SYNC, ASYNC_EXEC_SYNC);
 SAME(AA_ASYNC_ARGS_SIZE_VER0, ASYNC_ARGS_SIZE_VER0);
 SAME(AA_ASYNC_NO_EVENTFD, ASYNC_NO_EVENTFD);
@@ -71,3 +76,16 @@ FIELD(async_args, reserved);
 FIELD(async_args, status);
 FIELD(async_args, index);
 FIELD(async_args, out_flags);
+
+SAME(sizeof(struct aa_async_thread_args), sizeof(struct async_thread_args));
+FIELD(async_thread_args, fn);
+FIELD(async_thread_args, arg);
+FIELD(async_thread_args, stack);
+FIELD(async_thread_args, stack_size);
+FIELD(async_thread_args, restorer);
+FIELD(async_thread_args, ring);
+FIELD(async_thread_args, cookie);
+FIELD(async_thread_args, result);
+FIELD(async_thread_args, flags);
+FIELD(async_thread_args, eventfd);
+FIELD(async_thread_args, status);
