@@ -14,6 +14,7 @@
 #include "asyncaio/asyncaio.hpp"
 #include "backends.hpp"
 #include "core.hpp"
+#include "cxx_impl.hpp"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -75,27 +76,6 @@ EXPORT chain& chain::then(const atom& a) {
   return *this;
 }
 
-struct context::impl final : detail::Sink {
-  struct pending {
-    callback cb;
-    Op* op;
-  };
-  std::mutex m;
-  std::condition_variable cv;
-  std::unordered_map<std::uint64_t, pending> inflight;
-  std::deque<std::pair<std::uint64_t, result>> ready;
-  std::uint64_t next_id = 1;
-  int efd = -1;
-
-  void complete(Op* op) noexcept override {
-    std::lock_guard lk(m);
-    ready.emplace_back(op->cookie, result{op->last_status, op->last_index, op->cookie});
-    std::uint64_t one = 1;
-    ssize_t w = ::write(efd, &one, sizeof one);
-    (void)w;
-    cv.notify_all();
-  }
-};
 
 EXPORT context::context() : impl_(std::make_unique<impl>()) {
   impl_->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -107,6 +87,7 @@ EXPORT context::~context() {
   {
     std::lock_guard lk(impl_->m);
     for (auto& [id, p] : impl_->inflight) {
+      if (!p.op) continue;  // a threadlet: cannot be cancelled, waited for below
       p.op->get();
       ops.push_back(p.op);
     }
@@ -118,7 +99,8 @@ EXPORT context::~context() {
   {
     std::unique_lock lk(impl_->m);
     impl_->cv.wait(lk, [&] { return impl_->ready.size() >= impl_->inflight.size(); });
-    for (auto& [id, p] : impl_->inflight) p.op->put();
+    for (auto& [id, p] : impl_->inflight)
+      if (p.op) p.op->put();
   }
   ::close(impl_->efd);
 }
@@ -150,7 +132,7 @@ EXPORT std::uint64_t context::submit(const chain& c, callback cb, std::error_cod
     id = impl_->next_id++;
     op->cookie = id;
     op->get();  // the context's reference
-    impl_->inflight.emplace(id, impl::pending{std::move(cb), op});
+    impl_->inflight.emplace(id, impl::pending{std::move(cb), op, nullptr});
   } catch (...) {
     op->put();
     detail::release(1);
@@ -189,6 +171,7 @@ EXPORT bool context::cancel(std::uint64_t id) noexcept {
     auto it = impl_->inflight.find(id);
     if (it == impl_->inflight.end()) return false;
     op = it->second.op;
+    if (!op) return false;  // threadlets cannot be cancelled
     op->get();
   }
   bool ok = detail::cancel_op(op) == AIO_CANCELED;
@@ -217,7 +200,8 @@ EXPORT std::size_t context::poll() {
       impl_->inflight.erase(it);
       r = res;
     }
-    p.op->put();
+    if (p.op) p.op->put();
+    p.job.reset();  // a threadlet's callable dies in the thread that runs the callback
     n++;
     if (p.cb) p.cb(r);
   }
