@@ -36,7 +36,7 @@
 
 #define TESTS "./asyncaio_tests_static"
 #define DROPIN "./dropin_static"
-#define FILTER "[conformance],[cxx],[stress]"
+#define FILTER "[conformance],[cxx],[stress],[threadlet]"
 /* -DBACKEND='"threads"' gives a host dry run of this launcher on the thread pool. */
 #ifndef BACKEND
 #define BACKEND "kernel"

@@ -3,7 +3,9 @@
 # the kernel (syslet) backend, in the guest's /tests/asyncaio/.
 #  - checks at compile time that the library's private copy of the syslet ABI
 #    (userspace/src/syslet_abi.h) matches the test kernel's <linux/async.h> (HDR_DIR);
-#  - stages asyncaio_tests_static (the same Catch2 suites CTest runs on the host) and
+#  - stages asyncaio_tests_static (the same Catch2 suites CTest runs on the host, including
+#    the [threadlet] cases, which here run on sys_async_thread with Boost.Context stacks;
+#    linked with libboost_context.a) and
 #    dropin_static (the drop-in C program, linked statically with the library);
 #  - builds the launcher, userspace/tests/vm/run_kernel_suite.c, the one program /init runs:
 #    every test case in its own process on the kernel backend, TAP per case, SKIP (never a
