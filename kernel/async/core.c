@@ -407,7 +407,17 @@ void async_run_chain(struct async_chain *chain)
 			break;
 		cond_resched();
 	}
+	/*
+	 * From here async_cancel() answers -EALREADY, so the cancelled bit
+	 * is final and status and flags agree.
+	 */
+	spin_lock(&chain->ctx->lock);
+	chain->state = ASYNC_CHAIN_COMPLETING;
+	spin_unlock(&chain->ctx->lock);
 	chain->status = ret;
-	if (test_bit(ASYNC_CHAIN_CANCELED, &chain->flags))
+	if (test_bit(ASYNC_CHAIN_CANCELED, &chain->flags)) {
+		/* Cancelled after the last atom ended: drop the notification. */
+		async_chain_ack_cancel();
 		chain->status = -ECANCELED;
+	}
 }

@@ -117,7 +117,6 @@ void async_chain_del(struct async_chain *chain);
 void async_post_completion(struct async_chain *chain);
 long async_ring_wait(struct async_ring_ctx *ring, u32 min_complete,
 		     const struct timespec64 *timeout);
-int async_chain_cancel(struct async_ctx *ctx, struct async_ring_ctx *ring,
-		       u64 cookie);
+int async_chain_cancel(struct async_ctx *ctx, u64 uaddr, u64 cookie);
 
 #endif /* _KERNEL_ASYNC_INTERNAL_H */

@@ -275,13 +275,16 @@ long async_ring_wait(struct async_ring_ctx *ring, u32 min_complete,
  * atom that sleeps wakes up with -EINTR and the chain ends with
  * -ECANCELED.
  */
-int async_chain_cancel(struct async_ctx *ctx, struct async_ring_ctx *ring,
-		       u64 cookie)
+int async_chain_cancel(struct async_ctx *ctx, u64 uaddr, u64 cookie)
 {
+	struct async_ring_ctx *ring;
 	struct async_chain *chain;
 	int ret = -ENOENT;
 
 	spin_lock(&ctx->lock);
+	ring = __async_ring_find(ctx, uaddr);
+	if (!ring)
+		goto out;
 	list_for_each_entry(chain, &ring->chains, node) {
 		if (chain->cookie != cookie)
 			continue;
@@ -295,6 +298,7 @@ int async_chain_cancel(struct async_ctx *ctx, struct async_ring_ctx *ring,
 		ret = 0;
 		break;
 	}
+out:
 	spin_unlock(&ctx->lock);
 	return ret;
 }

@@ -149,10 +149,6 @@ SYSCALL_DEFINE2(async_exec, struct async_args __user *, uargs, size_t, size)
 	async_chain_add(chain);
 
 	async_run_chain(chain);
-
-	spin_lock(&ctx->lock);
-	chain->state = ASYNC_CHAIN_COMPLETING;
-	spin_unlock(&ctx->lock);
 	async_chain_del(chain);
 	if (test_bit(ASYNC_CHAIN_WENT_ASYNC, &chain->flags)) {
 		/* Our user context went on elsewhere; report through the ring. */
@@ -216,16 +212,15 @@ SYSCALL_DEFINE4(async_wait, struct async_ring __user *, uring,
 SYSCALL_DEFINE3(async_cancel, struct async_ring __user *, uring,
 		__u64, cookie, unsigned int, flags)
 {
-	struct async_ring_ctx *ring;
 	struct async_ctx *ctx;
 
 	if (flags)
 		return -EINVAL;
+	if (!uring || !IS_ALIGNED((unsigned long)uring, sizeof(u64)))
+		return -EINVAL;
 	ctx = READ_ONCE(current->signal->async_ctx);
 	if (!ctx)
 		return -ENOENT;
-	ring = async_ring_lookup(ctx, (u64)(unsigned long)uring);
-	if (IS_ERR(ring))
-		return PTR_ERR(ring);
-	return async_chain_cancel(ctx, ring, cookie);
+	/* Only a ring chains were submitted with can have one pending. */
+	return async_chain_cancel(ctx, (u64)(unsigned long)uring, cookie);
 }

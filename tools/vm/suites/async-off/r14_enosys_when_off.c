@@ -8,7 +8,8 @@
 #include <unistd.h>
 #include "kselftest_harness.h"
 
-static const long nrs[] = { 463, 464, 465 };	/* async_exec, async_wait, async_cancel */
+/* async_exec, async_wait, async_cancel, async_thread, async_thread_return */
+static const long nrs[] = { 463, 464, 465, 466, 467 };
 
 TEST(r14_async_syscalls_return_enosys)
 {
