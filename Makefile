@@ -3,6 +3,7 @@
 #
 #   make run      boot the x86_64 kernel with the series and show it working
 #   make test     run every test (what CI runs)
+#   make test-debug  the syslet selftests on a KASAN/lockdep/kmemleak kernel
 #
 # Series workflow: make tree -> commit in build/linux (branch series) -> make export ->
 # make series-check. See README.md.
@@ -12,7 +13,7 @@ SUITE ?=
 export KSRC KVARIANT KCONFIG_OFF TIMEOUT V
 
 .PHONY: all setup tree export series-check series-bisect kernel vm-test run test \
-	test-harness clean help
+	test-debug test-harness clean help
 
 all: help
 
@@ -48,6 +49,10 @@ run: setup
 
 test: setup
 	@tools/test-all.sh
+
+# Debug kernel (tools/configs/debug.config): any splat fails; kmemleak must find nothing.
+test-debug: setup
+	@tools/vm/test-debug.sh
 
 clean:
 	rm -rf build/kbuild build/vm build/kselftest build/logs build/userspace*

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# make test-debug: the syslet selftests on an x86_64 kernel built with KASAN, lockdep
+# (PROVE_LOCKING, PROVE_RCU), DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS, slab debugging and
+# kmemleak (tools/configs/debug.config). judge.sh fails the run on any splat; the
+# kmemleak-clear suite clears boot-time suspects first and the kmemleak suite fails on any
+# object the tests leaked.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP"
+KVARIANT="debug${KVARIANT:+ $KVARIANT}" exec tools/vm/vm-test.sh x86_64 \
+	kmemleak-clear async kmemleak
