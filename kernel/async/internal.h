@@ -110,9 +110,9 @@ long async_pool_park(struct async_ctx *ctx);
 /* ring.c */
 struct async_ctx *async_get_ctx(void);
 struct async_ring_ctx *async_ring_lookup(struct async_ctx *ctx, u64 uaddr);
-int async_ring_reserve(struct async_ctx *ctx, struct async_ring_ctx *ring);
 void async_ring_unreserve(struct async_ctx *ctx, struct async_ring_ctx *ring);
-void async_chain_add(struct async_chain *chain);
+int async_chain_attach(struct async_chain *chain, u64 uring);
+void async_chain_start(struct async_chain *chain, bool may_hand_off);
 void async_chain_del(struct async_chain *chain);
 void async_post_completion(struct async_chain *chain);
 long async_ring_wait(struct async_ring_ctx *ring, u32 min_complete,

@@ -142,7 +142,8 @@ static int async_ring_read_head(struct async_ring_ctx *ring, u32 *head)
  * The arithmetic is on free-running u32 indices and is correct across
  * the wrap at 2^32.
  */
-int async_ring_reserve(struct async_ctx *ctx, struct async_ring_ctx *ring)
+static int async_ring_reserve(struct async_ctx *ctx,
+			      struct async_ring_ctx *ring)
 {
 	u32 head, used;
 	int ret = 0;
@@ -168,8 +169,48 @@ void async_ring_unreserve(struct async_ctx *ctx, struct async_ring_ctx *ring)
 	spin_unlock(&ctx->lock);
 }
 
-void async_chain_add(struct async_chain *chain)
+/**
+ * async_chain_attach - give a submission its ring and a slot in it
+ * @chain: the chain or threadlet being submitted
+ * @uring: the user address of the ring the submission names
+ *
+ * Return: 0 with chain->ctx and chain->ring set and a completion slot
+ * reserved (released by async_ring_unreserve() if the submission is
+ * then refused), or -errno with nothing reserved.
+ */
+int async_chain_attach(struct async_chain *chain, u64 uring)
 {
+	struct async_ring_ctx *ring;
+	struct async_ctx *ctx;
+	int ret;
+
+	ctx = async_get_ctx();
+	if (!ctx)
+		return -ENOMEM;
+	ring = async_ring_lookup(ctx, uring);
+	if (IS_ERR(ring))
+		return PTR_ERR(ring);
+	ret = async_ring_reserve(ctx, ring);
+	if (ret)
+		return ret;
+	chain->ctx = ctx;
+	chain->ring = ring;
+	return 0;
+}
+
+/*
+ * An attached chain starts running in current: from now on async_cancel()
+ * finds it, and if @may_hand_off a blocking atom hands the user context to
+ * a pool thread, so make sure one is there.
+ */
+void async_chain_start(struct async_chain *chain, bool may_hand_off)
+{
+	chain->task = current;
+	chain->state = ASYNC_CHAIN_RUNNING;
+	chain->user_blocked = current->blocked;
+	chain->may_hand_off = may_hand_off;
+	if (may_hand_off)
+		async_pool_fill(chain->ctx);
 	spin_lock(&chain->ctx->lock);
 	list_add_tail(&chain->node, &chain->ring->chains);
 	spin_unlock(&chain->ctx->lock);

@@ -99,7 +99,6 @@ static int async_report_sync(struct async_args __user *uargs,
  */
 SYSCALL_DEFINE2(async_exec, struct async_args __user *, uargs, size_t, size)
 {
-	struct async_ring_ctx *ring;
 	struct async_chain *chain;
 	struct async_args args;
 	struct async_ctx *ctx;
@@ -119,34 +118,16 @@ SYSCALL_DEFINE2(async_exec, struct async_args __user *, uargs, size_t, size)
 	chain = async_chain_copy(&args, in_compat_syscall());
 	if (IS_ERR(chain))
 		return PTR_ERR(chain);
-	ctx = async_get_ctx();
-	if (!ctx) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	ring = async_ring_lookup(ctx, args.ring);
-	if (IS_ERR(ring)) {
-		ret = PTR_ERR(ring);
-		goto out_free;
-	}
-	ret = async_ring_reserve(ctx, ring);
+	ret = async_chain_attach(chain, args.ring);
 	if (ret)
 		goto out_free;
-
-	chain->ctx = ctx;
-	chain->ring = ring;
-	chain->task = current;
-	chain->state = ASYNC_CHAIN_RUNNING;
-	chain->user_blocked = current->blocked;
+	ctx = chain->ctx;
 	/*
 	 * The thread-group leader keeps its user context: its thread id is
 	 * the process id, which must stay with the leader (wait(), SIGCHLD).
 	 */
-	chain->may_hand_off = !(args.flags & ASYNC_EXEC_SYNC) &&
-			      !thread_group_leader(current);
-	if (chain->may_hand_off)
-		async_pool_fill(ctx);
-	async_chain_add(chain);
+	async_chain_start(chain, !(args.flags & ASYNC_EXEC_SYNC) &&
+			  !thread_group_leader(current));
 
 	async_run_chain(chain);
 	async_chain_del(chain);
@@ -156,7 +137,7 @@ SYSCALL_DEFINE2(async_exec, struct async_args __user *, uargs, size_t, size)
 		async_chain_free(chain);
 		return async_pool_park(ctx);
 	}
-	async_ring_unreserve(ctx, ring);
+	async_ring_unreserve(ctx, chain->ring);
 	ret = async_report_sync(uargs, chain);
 out_free:
 	async_chain_free(chain);

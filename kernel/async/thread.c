@@ -130,9 +130,7 @@ SYSCALL_DEFINE2(async_thread, struct async_thread_args __user *, uargs,
 		size_t, size)
 {
 	struct async_thread_args args;
-	struct async_ring_ctx *ring;
 	struct async_chain *chain;
-	struct async_ctx *ctx;
 	long ret;
 
 	if (size < ASYNC_THREAD_ARGS_SIZE_VER0)
@@ -152,47 +150,29 @@ SYSCALL_DEFINE2(async_thread, struct async_thread_args __user *, uargs,
 	chain = async_thread_alloc(&args, uargs);
 	if (IS_ERR(chain))
 		return PTR_ERR(chain);
-	ctx = async_get_ctx();
-	if (!ctx) {
-		ret = -ENOMEM;
+	ret = async_chain_attach(chain, args.ring);
+	if (ret)
 		goto out_free;
-	}
-	ring = async_ring_lookup(ctx, args.ring);
-	if (IS_ERR(ring)) {
-		ret = PTR_ERR(ring);
-		goto out_free;
-	}
 	chain->thread->saved = arch_async_save_user();
 	if (IS_ERR(chain->thread->saved)) {
 		ret = PTR_ERR(chain->thread->saved);
 		chain->thread->saved = NULL;
-		goto out_free;
+		goto out_unreserve;
 	}
-	ret = async_ring_reserve(ctx, ring);
-	if (ret)
-		goto out_free;
 	ret = arch_async_enter_user(current_pt_regs(), &args);
-	if (ret) {
-		async_ring_unreserve(ctx, ring);
-		goto out_free;
-	}
+	if (ret)
+		goto out_unreserve;
 
-	chain->ctx = ctx;
-	chain->ring = ring;
-	chain->task = current;
-	chain->state = ASYNC_CHAIN_RUNNING;
-	chain->user_blocked = current->blocked;
 	/* As for chains: the leader's thread id is the process id. */
-	chain->may_hand_off = !thread_group_leader(current);
-	if (chain->may_hand_off)
-		async_pool_fill(ctx);
-	async_chain_add(chain);
+	async_chain_start(chain, !thread_group_leader(current));
 	current->async_chain = chain;
 	if (chain->may_hand_off)
 		current->flags |= PF_ASYNC_ATOM;
 	/* The function's registers are set; this value lands nowhere it reads. */
 	return 0;
 
+out_unreserve:
+	async_ring_unreserve(chain->ctx, chain->ring);
 out_free:
 	async_thread_free(chain);
 	return ret;

@@ -35,25 +35,6 @@
 #include "../kselftest_harness.h"
 #include "async_util.h"
 
-/* A counter from the Async* lines of /proc/self/status, -1 if absent. */
-static long async_status(const char *key)
-{
-	char line[128];
-	size_t len = strlen(key);
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ':') {
-			v = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 /* Bytes waiting in a pipe whose read end is non-blocking. */
 static int pipe_pending(int fd)
 {
@@ -65,17 +46,7 @@ static int pipe_pending(int fd)
 
 static int count_tasks(void)
 {
-	struct dirent *de;
-	int n = 0;
-	DIR *d = opendir("/proc/self/task");
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	return count_dir("/proc/self/task");
 }
 
 /*

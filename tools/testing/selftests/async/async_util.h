@@ -3,11 +3,14 @@
 #ifndef ASYNC_UTIL_H
 #define ASYNC_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/async.h>
@@ -58,6 +61,41 @@ static inline bool async_available(void)
 }
 
 #define NO_ASYNC "kernel built without CONFIG_ASYNC_SYSCALLS"
+
+/* A counter from the Async* lines of /proc/self/status, -1 if absent. */
+static inline long async_status(const char *key)
+{
+	char line[128];
+	size_t len = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* Entries in a /proc directory (tasks, fds), -1 if it cannot be read. */
+static inline int count_dir(const char *path)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
 
 static inline struct async_ring *ring_new(unsigned int entries, uint32_t start)
 {

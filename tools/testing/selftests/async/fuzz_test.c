@@ -264,39 +264,6 @@ static unsigned long env_ulong(const char *name, unsigned long def)
 	return strtoull(s, NULL, 0);
 }
 
-static long status_field(const char *key)
-{
-	size_t len = strlen(key);
-	char line[128];
-	long v = -1;
-	FILE *fp = fopen("/proc/self/status", "r");
-
-	if (!fp)
-		return -1;
-	while (fgets(line, sizeof(line), fp))
-		if (!strncmp(line, key, len) && line[len] == ':') {
-			v = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(fp);
-	return v;
-}
-
-static int count_dir(const char *path)
-{
-	struct dirent *de;
-	int n = 0;
-	DIR *d = opendir(path);
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void dump_call(struct fz *f)
 {
 	const struct async_args *a = &f->call_args;
@@ -1223,7 +1190,7 @@ static void check_alive(struct fz *f)
 {
 	snprintf(f->what, sizeof(f->what), "liveness check");
 	f->muts[0] = 0;
-	if (syscall(SYS_getpid) != getpid() || status_field("AsyncPoolThreads") < 0)
+	if (syscall(SYS_getpid) != getpid() || async_status("AsyncPoolThreads") < 0)
 		fail(f, "kernel not answering", 0, errno);
 }
 
@@ -1328,7 +1295,7 @@ static bool settle(int tasks)
 
 	for (i = 0; i < 300; i++) {
 		if (count_dir("/proc/self/task") == tasks &&
-		    status_field("AsyncPoolThreads") == 0)
+		    async_status("AsyncPoolThreads") == 0)
 			return true;
 		usleep(50 * 1000);
 	}
@@ -1416,7 +1383,7 @@ TEST_F_TIMEOUT(fuzz, leader, FUZZ_TIMEOUT)
 	fail_summary();
 	EXPECT_EQ(0, load(&fuzz_failed));
 	EXPECT_EQ(0, f.went_async);
-	EXPECT_EQ(0, status_field("AsyncLostCompletions"));
+	EXPECT_EQ(0, async_status("AsyncLostCompletions"));
 	mem_fini(&f);
 	fds_fini(&f);
 	EXPECT_TRUE(settle(2));	/* us and the watchdog */
@@ -1474,7 +1441,7 @@ static struct fz flap_ctx;
 static void *worker(void *arg)
 {
 	struct fz *f = arg;
-	unsigned long lost0 = status_field("AsyncLostCompletions");
+	unsigned long lost0 = async_status("AsyncLostCompletions");
 	long lost;
 	double t0 = now();
 	int i;
@@ -1492,13 +1459,13 @@ static void *worker(void *arg)
 		feed(f->blk[1], f->buf, 4096);
 		drain_fd(f->sink[0]);
 		drain_all(f);
-		lost = status_field("AsyncLostCompletions") - lost0;
+		lost = async_status("AsyncLostCompletions") - lost0;
 		if (f->received + f->flap_received + flap_ctx.flap_received +
 		    lost == f->went_async)
 			break;
 		usleep(10 * 1000);
 	}
-	lost = status_field("AsyncLostCompletions") - lost0;
+	lost = async_status("AsyncLostCompletions") - lost0;
 	fprintf(stderr,
 		"# [%s] %lu went async: %lu completions, %lu on the flapping ring, %ld lost\n",
 		f->name, f->went_async, f->received,
@@ -1577,7 +1544,7 @@ TEST_F_TIMEOUT(fuzz, threads, FUZZ_TIMEOUT)
 	fds_fini(&w);
 	fds_fini(&l);
 	EXPECT_TRUE(settle(2));	/* us and the watchdog */
-	EXPECT_EQ(0, status_field("AsyncPoolThreads"));
+	EXPECT_EQ(0, async_status("AsyncPoolThreads"));
 	EXPECT_EQ(self->fds, count_dir("/proc/self/fd"));
 }
 

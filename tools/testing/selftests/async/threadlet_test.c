@@ -79,24 +79,6 @@ static long async_thread(struct async_thread_args *a)
 	return syscall(__NR_async_thread, a, sizeof(*a));
 }
 
-static long status_field(const char *key)
-{
-	char line[128];
-	size_t len = strlen(key);
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ':') {
-			v = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 /* Why threadlets cannot be tested here, or NULL. */
 static const char *threadlets_missing(void)
 {
@@ -184,7 +166,7 @@ static void *nonblocking_returns_value(void *arg)
 	struct async_ring *ring = ring_new(8, 0);
 	struct async_thread_args a;
 	void *stack = stack_new();
-	long handoffs = status_field("AsyncHandoffs");
+	long handoffs = async_status("AsyncHandoffs");
 	pid_t tid = gettid_raw();
 	int64_t result = 0;
 	int i, returns = 0;
@@ -204,7 +186,7 @@ static void *nonblocking_returns_value(void *arg)
 	CHECK(gettid_raw() == tid);
 	CHECK(ring->tail == 0);
 	if (handoffs >= 0)
-		CHECK(status_field("AsyncHandoffs") == handoffs);
+		CHECK(async_status("AsyncHandoffs") == handoffs);
 	return FAILED();
 }
 
@@ -455,7 +437,7 @@ static void *waves(void *arg)
 				 (uint64_t)w * WAVE + i);
 			CHECK(async_thread(&a) == ASYNC_EXEC_WENT_ASYNC);
 		}
-		threads = status_field("AsyncPoolThreads");
+		threads = async_status("AsyncPoolThreads");
 		if (threads > max_threads)
 			max_threads = threads;
 		for (i = 0; i < WAVE; i++)
@@ -481,7 +463,16 @@ static void *waves(void *arg)
 	return FAILED();
 }
 
-TEST(r23_ten_thousand_threadlets_in_waves)
+/*
+ * Ten thousand threadlets take seconds on a plain kernel but minutes on a
+ * KASAN and lockdep kernel under emulation: give them more than the
+ * harness's default 30 s.
+ */
+FIXTURE(stress) {};
+FIXTURE_SETUP(stress) {}
+FIXTURE_TEARDOWN(stress) {}
+
+TEST_F_TIMEOUT(stress, r23_ten_thousand_threadlets_in_waves, 400)
 {
 	if (threadlets_missing())
 		SKIP(return, "%s", threadlets_missing());
