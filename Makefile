@@ -4,6 +4,7 @@
 #   make run      boot the x86_64 kernel with the series and show it working
 #   make test     run every test (what CI runs)
 #   make test-debug  the syslet selftests on a KASAN/lockdep/kmemleak kernel
+#   make bench    benchmarks B1-B7 (one QEMU run + host): ratios in build/bench/results.md
 #
 # Series workflow: make tree -> commit in build/linux (branch series) -> make export ->
 # make series-check. See README.md.
@@ -13,7 +14,7 @@ SUITE ?=
 export KSRC KVARIANT KCONFIG_OFF TIMEOUT V
 
 .PHONY: all setup tree export series-check series-bisect kernel vm-test run test \
-	test-debug test-harness clean help
+	test-debug test-harness bench clean help
 
 all: help
 
@@ -53,6 +54,10 @@ test: setup
 # Debug kernel (tools/configs/debug.config): any splat fails; kmemleak must find nothing.
 test-debug: setup
 	@tools/vm/test-debug.sh
+
+# Ratios measured side by side (QEMU under TCG); tools/bench/README.md.
+bench: setup
+	@tools/bench/bench.sh
 
 clean:
 	rm -rf build/kbuild build/vm build/kselftest build/logs build/userspace*

@@ -1,0 +1,675 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * make bench, in the guest: cases B1-B5 (see tools/bench/README.md). Every case runs
+ * its variants interleaved and repeated (bench_common.h) and prints raw samples;
+ * tools/bench/report.py turns them into ratios and checks the targets. Nothing is
+ * judged here: a variant that cannot run says why (BENCHSKIP), the program fails
+ * only if a case cannot run at all.
+ *
+ * Peers: direct system calls, io_uring through liburing (linked statically), glibc's
+ * own POSIX AIO (called as __aio_read & co., the strong names in libc.a, because
+ * aio_read itself is the shim's in this program: libasyncaio is linked first), and the
+ * asyncaio shim (aio_read & co.).
+ *
+ * Everything runs in a second thread: chains of the thread-group leader never go
+ * async (Documentation/userspace-api/async.rst).
+ */
+#define _GNU_SOURCE
+#include <aio.h>
+#include <fcntl.h>
+#include <linux/async.h>
+#include <linux/futex.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include "bench_common.h"
+
+/* glibc's POSIX AIO under its internal names (aio_read & co. are the shim's here). */
+int __aio_read(struct aiocb *);
+int __aio_error(const struct aiocb *);
+ssize_t __aio_return(struct aiocb *);
+int __aio_suspend(const struct aiocb *const[], int, const struct timespec *);
+/* from the shim (userspace/include/asyncaio/asyncaio.h) */
+const char *asyncaio_backend(void);
+const char *asyncaio_backend_reason(void);
+
+#define NR_ASYNC_EXEC 463
+#define NR_ASYNC_WAIT 464
+#define RING_ENTRIES 1024
+#define BATCH 64
+#define B4_OPS 256
+
+static int syslets;			/* sys_async_exec is there */
+static const char *no_syslets_why = "";
+static int uring_ok;
+static struct io_uring uring;
+static int smoke;
+
+static struct {
+	struct async_ring r;
+	struct async_completion c[RING_ENTRIES];
+} ring __attribute__((aligned(64))) = { .r.entries = RING_ENTRIES };
+
+static long async_exec(struct async_args *a)
+{
+	return syscall(NR_ASYNC_EXEC, a, sizeof(*a));
+}
+
+static void chain_init(struct async_args *a, struct async_atom *atoms, unsigned int n)
+{
+	memset(a, 0, sizeof(*a));
+	a->atoms = (uintptr_t)atoms;
+	a->nr_atoms = n;
+	a->eventfd = ASYNC_NO_EVENTFD;
+	a->ring = (uintptr_t)&ring;
+	a->cookie = 1;
+}
+
+/* Run a chain that must complete in the caller; its last atom must return @want. */
+static int chain_run_sync(struct async_args *a, long want)
+{
+	long r = async_exec(a);
+
+	if (r < 0)
+		return -errno;
+	if (r != ASYNC_EXEC_DONE || a->status != want || a->index != a->nr_atoms - 1)
+		return -EPROTO;
+	return 0;
+}
+
+static long raw_getppid(void)
+{
+	return syscall(SYS_getppid);
+}
+
+/* ---- B1: 64 cheap atoms ------------------------------------------------------------ */
+static struct async_atom b1_atoms[BATCH];
+static struct async_args b1_args;
+static long ppid;
+
+static int b1_chain(long iters)
+{
+	for (long i = 0; i < iters; i++) {
+		int r = chain_run_sync(&b1_args, ppid);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int b1_direct(long iters)
+{
+	for (long i = 0; i < iters; i++)
+		for (int j = 0; j < BATCH; j++)
+			if (raw_getppid() != ppid)
+				return -EPROTO;
+	return 0;
+}
+
+/* Reap exactly @n completions; each must have result @want (or any >= 0 if want < 0). */
+static int uring_reap(unsigned int n, int want)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int got = 0, head;
+	int r = io_uring_wait_cqe_nr(&uring, &cqe, n);
+
+	if (r < 0)
+		return r;
+	io_uring_for_each_cqe(&uring, head, cqe) {
+		if ((want >= 0 && cqe->res != want) || cqe->res < 0)
+			r = cqe->res < 0 ? cqe->res : -EPROTO;
+		if (++got == n)
+			break;
+	}
+	io_uring_cq_advance(&uring, got);
+	return got == n ? r : -EPROTO;
+}
+
+static int b1_uring(long iters)
+{
+	for (long i = 0; i < iters; i++) {
+		int r;
+
+		for (int j = 0; j < BATCH; j++)
+			io_uring_prep_nop(io_uring_get_sqe(&uring));
+		r = io_uring_submit_and_wait(&uring, BATCH);
+		if (r != BATCH)
+			return r < 0 ? r : -EPROTO;
+		r = uring_reap(BATCH, 0);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void case_b1(int reps, double ms)
+{
+	struct variant v[] = {
+		{ "chain64", b1_chain, !syslets },
+		{ "direct64", b1_direct },
+		{ "io_uring64_nop", b1_uring, !uring_ok },
+	};
+
+	printf("BENCHINFO unit B1 ns per 64 getppid (one chain / 64 calls / 64 NOPs in one submit)\n");
+	for (int i = 0; i < BATCH; i++)
+		b1_atoms[i].nr = __NR_getppid;
+	chain_init(&b1_args, b1_atoms, BATCH);
+	if (!syslets)
+		bench_skip("B1", "chain64", "%s", no_syslets_why);
+	if (!uring_ok)
+		bench_skip("B1", "io_uring64_nop", "not measured: io_uring unavailable");
+	run_case("B1", "ns", v, 3, reps, ms);
+}
+
+/* ---- B2: 64 cached 4 KiB preads ---------------------------------------------------- */
+#define B2_SZ 4096
+static int b2_fd;
+static char (*b2_buf)[B2_SZ];
+static struct async_atom b2_atoms[BATCH];
+static struct async_args b2_args;
+static struct aiocb b2_cb[BATCH];
+
+static int b2_chain(long iters)
+{
+	for (long i = 0; i < iters; i++) {
+		int r = chain_run_sync(&b2_args, B2_SZ);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int b2_direct(long iters)
+{
+	for (long i = 0; i < iters; i++)
+		for (int j = 0; j < BATCH; j++)
+			if (pread(b2_fd, b2_buf[j], B2_SZ, (off_t)j * B2_SZ) != B2_SZ)
+				return errno ? -errno : -EPROTO;
+	return 0;
+}
+
+static int b2_uring(long iters)
+{
+	for (long i = 0; i < iters; i++) {
+		int r;
+
+		for (int j = 0; j < BATCH; j++)
+			io_uring_prep_read(io_uring_get_sqe(&uring), b2_fd, b2_buf[j], B2_SZ,
+					   (uint64_t)j * B2_SZ);
+		r = io_uring_submit_and_wait(&uring, BATCH);
+		if (r != BATCH)
+			return r < 0 ? r : -EPROTO;
+		r = uring_reap(BATCH, B2_SZ);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* 64 aio_read, then aio_suspend on each in turn until it is done, then aio_return. */
+#define AIO_BATCH(NAME, READ, ERROR, RETURN, SUSPEND)					\
+static int NAME(long iters)								\
+{											\
+	for (long i = 0; i < iters; i++) {						\
+		for (int j = 0; j < BATCH; j++)						\
+			if (READ(&b2_cb[j]))						\
+				return -errno;						\
+		for (int j = 0; j < BATCH; j++) {					\
+			const struct aiocb *l[1] = { &b2_cb[j] };			\
+			int e;								\
+			while ((e = ERROR(&b2_cb[j])) == EINPROGRESS)			\
+				if (SUSPEND(l, 1, NULL) && errno != EINTR)		\
+					return -errno;					\
+			if (e || RETURN(&b2_cb[j]) != B2_SZ)				\
+				return e ? -e : -EPROTO;				\
+		}									\
+	}										\
+	return 0;									\
+}
+AIO_BATCH(b2_glibc_aio, __aio_read, __aio_error, __aio_return, __aio_suspend)
+AIO_BATCH(b2_shim_aio, aio_read, aio_error, aio_return, aio_suspend)
+
+static void case_b2(int reps, double ms)
+{
+	struct variant v[] = {
+		{ "chain64", b2_chain, !syslets },
+		{ "direct64", b2_direct },
+		{ "io_uring64", b2_uring, !uring_ok },
+		{ "glibc_aio64", b2_glibc_aio },
+		{ "shim_aio64", b2_shim_aio },
+	};
+	char path[] = "/tmp/bench-b2-XXXXXX";
+	static char block[B2_SZ];
+
+	printf("BENCHINFO unit B2 ns per 64 cached 4 KiB preads of one file (tmpfs)\n");
+	b2_fd = mkstemp(path);
+	if (b2_fd < 0) {
+		bench_skip("B2", "all", "cannot create %s: %s", path, strerror(errno));
+		return;
+	}
+	unlink(path);
+	memset(block, 'b', sizeof(block));
+	for (int j = 0; j < BATCH; j++)
+		if (write(b2_fd, block, sizeof(block)) != sizeof(block))
+			return;
+	b2_buf = aligned_alloc(4096, (size_t)BATCH * B2_SZ);
+	for (int j = 0; j < BATCH; j++) {
+		b2_atoms[j] = (struct async_atom){ .nr = __NR_pread64,
+			.args = { b2_fd, (uintptr_t)b2_buf[j], B2_SZ, (uint64_t)j * B2_SZ } };
+		b2_cb[j] = (struct aiocb){ .aio_fildes = b2_fd, .aio_buf = b2_buf[j],
+			.aio_nbytes = B2_SZ, .aio_offset = (off_t)j * B2_SZ,
+			.aio_sigevent.sigev_notify = SIGEV_NONE };
+	}
+	chain_init(&b2_args, b2_atoms, BATCH);
+	if (!syslets)
+		bench_skip("B2", "chain64", "%s", no_syslets_why);
+	if (!uring_ok)
+		bench_skip("B2", "io_uring64", "not measured: io_uring unavailable");
+	/* The shim picks its backend at its first request. */
+	b2_shim_aio(1);
+	printf("BENCHINFO shim_backend %s (%s)\n", asyncaio_backend(), asyncaio_backend_reason());
+	run_case("B2", "ns", v, 5, reps, ms);
+}
+
+/* ---- B3: one atom that does not block vs the same direct call ----------------------- */
+static struct async_atom b3_atom_ppid, b3_atom_pread;
+static struct async_args b3_args_ppid, b3_args_pread;
+
+static int b3_chain_getppid(long iters)
+{
+	for (long i = 0; i < iters; i++) {
+		int r = chain_run_sync(&b3_args_ppid, ppid);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int b3_direct_getppid(long iters)
+{
+	for (long i = 0; i < iters; i++)
+		if (raw_getppid() != ppid)
+			return -EPROTO;
+	return 0;
+}
+
+static int b3_chain_pread(long iters)
+{
+	for (long i = 0; i < iters; i++) {
+		int r = chain_run_sync(&b3_args_pread, B2_SZ);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int b3_direct_pread(long iters)
+{
+	for (long i = 0; i < iters; i++)
+		if (pread(b2_fd, b2_buf[0], B2_SZ, 0) != B2_SZ)
+			return errno ? -errno : -EPROTO;
+	return 0;
+}
+
+static void case_b3(int reps, double ms)
+{
+	struct variant v[] = {
+		{ "chain1_getppid", b3_chain_getppid, !syslets },
+		{ "direct_getppid", b3_direct_getppid },
+		{ "chain1_pread4k", b3_chain_pread, !syslets || b2_fd < 0 },
+		{ "direct_pread4k", b3_direct_pread, b2_fd < 0 },
+	};
+
+	printf("BENCHINFO unit B3 ns per call (one-atom chain / direct call)\n");
+	b3_atom_ppid.nr = __NR_getppid;
+	chain_init(&b3_args_ppid, &b3_atom_ppid, 1);
+	b3_atom_pread = (struct async_atom){ .nr = __NR_pread64,
+		.args = { b2_fd, (uintptr_t)b2_buf[0], B2_SZ, 0 } };
+	chain_init(&b3_args_pread, &b3_atom_pread, 1);
+	if (!syslets) {
+		bench_skip("B3", "chain1_getppid", "%s", no_syslets_why);
+		bench_skip("B3", "chain1_pread4k", "%s", no_syslets_why);
+	}
+	run_case("B3", "ns", v, 4, reps, ms);
+}
+
+/* ---- B4: 256 operations that each block about 10 ms --------------------------------- */
+static int b4_pipe[B4_OPS][2];
+static char b4_buf[B4_OPS];
+static sem_t b4_go, b4_released;
+static double b4_release_at;
+static volatile int b4_quit;
+static struct async_atom b4_atoms[B4_OPS];
+static struct async_args b4_args[B4_OPS];
+static struct aiocb b4_cb[B4_OPS];
+
+/* Writes one byte to every pipe 10 ms after the round started. */
+static void *b4_releaser(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		struct timespec ts;
+		double at;
+
+		while (sem_wait(&b4_go) && errno == EINTR)
+			;
+		if (b4_quit)
+			return NULL;
+		at = b4_release_at;
+		ts.tv_sec = (time_t)(at / 1e9);
+		ts.tv_nsec = (long)(at - ts.tv_sec * 1e9);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		for (int i = 0; i < B4_OPS; i++)
+			if (write(b4_pipe[i][1], "x", 1) != 1)
+				abort();
+		sem_post(&b4_released);
+	}
+}
+
+static int b4_async_exec(void)
+{
+	int pending = 0, got = 0;
+
+	for (int i = 0; i < B4_OPS; i++) {
+		long r = async_exec(&b4_args[i]);
+
+		if (r < 0)
+			return -errno;
+		if (r == ASYNC_EXEC_WENT_ASYNC)
+			pending++;
+		else if (b4_args[i].status != 1)
+			return -EPROTO;
+	}
+	while (got < pending) {
+		uint32_t head = ring.r.head;
+		uint32_t tail = __atomic_load_n(&ring.r.tail, __ATOMIC_ACQUIRE);
+
+		if (tail == head) {
+			if (syscall(NR_ASYNC_WAIT, &ring, pending - got, NULL, 0) < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		for (; head != tail; head++, got++)
+			if (ring.r.cqes[head & (RING_ENTRIES - 1)].status != 1)
+				return -EPROTO;
+		__atomic_store_n(&ring.r.head, head, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+static int b4_uring(void)
+{
+	for (int i = 0; i < B4_OPS; i++)
+		io_uring_prep_read(io_uring_get_sqe(&uring), b4_pipe[i][0], &b4_buf[i], 1, 0);
+	if (io_uring_submit(&uring) != B4_OPS)
+		return -EPROTO;
+	return uring_reap(B4_OPS, 1);
+}
+
+static int b4_glibc_aio(void)
+{
+	for (int i = 0; i < B4_OPS; i++)
+		if (__aio_read(&b4_cb[i]))
+			return -errno;
+	for (int i = 0; i < B4_OPS; i++) {
+		const struct aiocb *l[1] = { &b4_cb[i] };
+		int e;
+
+		while ((e = __aio_error(&b4_cb[i])) == EINPROGRESS)
+			if (__aio_suspend(l, 1, NULL) && errno != EINTR)
+				return -errno;
+		if (e || __aio_return(&b4_cb[i]) != 1)
+			return e ? -e : -EPROTO;
+	}
+	return 0;
+}
+
+static void *b4_reader(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+
+	return (void *)(intptr_t)(read(b4_pipe[i][0], &b4_buf[i], 1) == 1);
+}
+
+static int b4_threads(void)
+{
+	static pthread_t t[B4_OPS];
+	pthread_attr_t attr;
+	int bad = 0, n = 0, e = 0;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	for (; n < B4_OPS; n++)
+		if ((e = pthread_create(&t[n], &attr, b4_reader, (void *)(intptr_t)n)))
+			break;
+	pthread_attr_destroy(&attr);
+	for (int i = 0; i < n; i++) {
+		void *ok;
+
+		pthread_join(t[i], &ok);
+		bad += !ok;
+	}
+	if (e) {
+		/* the reads of the threads never made are still to be drained */
+		for (int i = n; i < B4_OPS; i++)
+			while (read(b4_pipe[i][0], &b4_buf[i], 1) != 1 && errno == EINTR)
+				;
+		return -e;
+	}
+	return bad ? -EPROTO : 0;
+}
+
+/* One round: returns 0 with the wall time and the tasks created, or -errno. */
+static int b4_round(int (*fn)(void), double *wall, long *forks)
+{
+	long f0 = forks_since_boot();
+	double t0 = now_ns();
+	int r;
+
+	b4_release_at = t0 + 10e6;
+	sem_post(&b4_go);
+	r = fn();
+	*wall = now_ns() - t0;
+	while (sem_wait(&b4_released) && errno == EINTR)
+		;
+	*forks = forks_since_boot() - f0;
+	return r;
+}
+
+static void case_b4(int reps)
+{
+	struct {
+		const char *name;
+		int (*fn)(void);
+		int skip;
+	} v[] = {
+		{ "async_exec", b4_async_exec, !syslets },
+		{ "io_uring", b4_uring, !uring_ok },
+		{ "glibc_aio", b4_glibc_aio },
+		{ "thread_per_op", b4_threads },
+	};
+	const int nv = sizeof(v) / sizeof(v[0]);
+	pthread_t rel;
+
+	printf("BENCHINFO unit B4 wall ms for %d pipe reads released 10 ms after the round started; "
+	       "tasks created (the 'processes' line of /proc/stat) per round\n", B4_OPS);
+	for (int i = 0; i < B4_OPS; i++) {
+		if (pipe(b4_pipe[i])) {
+			bench_skip("B4", "all", "pipe: %s", strerror(errno));
+			return;
+		}
+		b4_atoms[i] = (struct async_atom){ .nr = __NR_read,
+			.args = { b4_pipe[i][0], (uintptr_t)&b4_buf[i], 1 } };
+		chain_init(&b4_args[i], &b4_atoms[i], 1);
+		b4_args[i].cookie = i;
+		b4_cb[i] = (struct aiocb){ .aio_fildes = b4_pipe[i][0], .aio_buf = &b4_buf[i],
+			.aio_nbytes = 1, .aio_sigevent.sigev_notify = SIGEV_NONE };
+	}
+	if (!syslets)
+		bench_skip("B4", "async_exec", "%s", no_syslets_why);
+	if (!uring_ok)
+		bench_skip("B4", "io_uring", "not measured: io_uring unavailable");
+	sem_init(&b4_go, 0, 0);
+	sem_init(&b4_released, 0, 0);
+	pthread_create(&rel, NULL, b4_releaser, NULL);
+	/* Each repetition: every variant does two rounds back to back, in rotating order. */
+	for (int rep = 0; rep < reps; rep++) {
+		for (int k = 0; k < nv; k++) {
+			int i = (rep + k) % nv;
+
+			if (v[i].skip)
+				continue;
+			for (int round = 1; round <= 2; round++) {
+				double wall;
+				long forks;
+				int r = b4_round(v[i].fn, &wall, &forks);
+
+				if (r) {
+					bench_skip("B4", v[i].name, "failed in repetition %d: %s", rep,
+						   strerror(-r));
+					v[i].skip = 1;
+					break;
+				}
+				printf("BENCH B4 %s wall_ms_r%d %d %.3f\n", v[i].name, round, rep, wall / 1e6);
+				printf("BENCH B4 %s tasks_created_r%d %d %ld\n", v[i].name, round, rep, forks);
+			}
+			fflush(stdout);
+		}
+	}
+	b4_quit = 1;
+	sem_post(&b4_go);
+	pthread_join(rel, NULL);
+	for (int i = 0; i < B4_OPS; i++) {
+		close(b4_pipe[i][0]);
+		close(b4_pipe[i][1]);
+	}
+}
+
+/* ---- B5: round trips ----------------------------------------------------------------- */
+static int b5_to[2], b5_from[2];
+static _Atomic int b5_turn;
+
+static int b5_pipe_pingpong(long iters)
+{
+	char c = 'p';
+
+	for (long i = 0; i < iters; i++)
+		if (write(b5_to[1], &c, 1) != 1 || read(b5_from[0], &c, 1) != 1)
+			return errno ? -errno : -EPROTO;
+	return 0;
+}
+
+static long futex(_Atomic int *w, int op, int val)
+{
+	return syscall(SYS_futex, w, op, val, NULL, NULL, 0);
+}
+
+static void *b5_futex_partner(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		int t;
+
+		while ((t = atomic_load(&b5_turn)) == 0)
+			futex(&b5_turn, FUTEX_WAIT_PRIVATE, 0);
+		if (t == 2)
+			return NULL;
+		atomic_store(&b5_turn, 0);
+		futex(&b5_turn, FUTEX_WAKE_PRIVATE, 1);
+	}
+}
+
+static int b5_futex_pingpong(long iters)
+{
+	for (long i = 0; i < iters; i++) {
+		atomic_store(&b5_turn, 1);
+		futex(&b5_turn, FUTEX_WAKE_PRIVATE, 1);
+		while (atomic_load(&b5_turn) == 1)
+			futex(&b5_turn, FUTEX_WAIT_PRIVATE, 1);
+	}
+	return 0;
+}
+
+static void case_b5(int reps, double ms)
+{
+	struct variant v[] = {
+		{ "pipe_pingpong_processes", b5_pipe_pingpong },
+		{ "futex_pingpong_threads", b5_futex_pingpong },
+		{ "getppid", b3_direct_getppid },
+	};
+	pthread_t partner;
+	pid_t child;
+
+	printf("BENCHINFO unit B5 ns per round trip (getppid: per call)\n");
+	bench_skip("B5", "vas_switch_roundtrip", "not measured: vas_switch is not in this kernel");
+	if (pipe(b5_to) || pipe(b5_from)) {
+		bench_skip("B5", "all", "pipe: %s", strerror(errno));
+		return;
+	}
+	child = fork();
+	if (child == 0) {
+		char c;
+
+		close(b5_to[1]);
+		close(b5_from[0]);
+		while (read(b5_to[0], &c, 1) == 1 && write(b5_from[1], &c, 1) == 1)
+			;
+		_exit(0);
+	}
+	pthread_create(&partner, NULL, b5_futex_partner, NULL);
+	run_case("B5", "ns", v, 3, reps, ms);
+	atomic_store(&b5_turn, 2);
+	futex(&b5_turn, FUTEX_WAKE_PRIVATE, 1);
+	pthread_join(partner, NULL);
+	close(b5_to[1]);
+	waitpid(child, NULL, 0);
+	close(b5_to[0]);
+	close(b5_from[0]);
+	close(b5_from[1]);
+}
+
+static void *bench_main(void *unused)
+{
+	int reps = smoke ? 3 : 15, b4reps = smoke ? 1 : 7;
+	double ms = smoke ? 2 : 20;
+
+	(void)unused;
+	case_b1(reps, ms);
+	case_b2(reps, ms);
+	case_b3(reps, ms);
+	case_b4(b4reps);
+	case_b5(reps, ms);
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t t;
+	int r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	smoke = bench_smoke();
+	bench_info_kernel();
+	ppid = raw_getppid();
+	syslets = have_syslets(&no_syslets_why);
+	printf("BENCHINFO syslets %s\n", syslets ? "yes" : no_syslets_why);
+	r = io_uring_queue_init(512, &uring, 0);
+	uring_ok = r == 0;
+	printf("BENCHINFO io_uring %s\n", uring_ok ? "yes" : strerror(-r));
+	/* SIGPIPE would only hide a broken peer. */
+	signal(SIGPIPE, SIG_IGN);
+	pthread_create(&t, NULL, bench_main, NULL);
+	pthread_join(t, NULL);
+	printf("BENCHINFO done bench_guest\n");
+	return 0;
+}
