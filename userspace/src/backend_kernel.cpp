@@ -26,8 +26,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -36,9 +34,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-#include <thread>
 
 #include "backends.hpp"
+#include "kernel_ring.hpp"
 #include "syslet_abi.h"
 
 namespace asyncaio::detail {
@@ -101,8 +99,8 @@ class KernelBackend final : public Backend {
     memset(&args, 0, sizeof args);
     args.atoms = reinterpret_cast<uint64_t>(atoms);
     args.nr_atoms = static_cast<uint32_t>(op->natoms);
-    args.eventfd = static_cast<uint32_t>(evfd_);
-    args.ring = reinterpret_cast<uint64_t>(ring_);
+    args.eventfd = static_cast<uint32_t>(kr_.evfd);
+    args.ring = reinterpret_cast<uint64_t>(kr_.ring);
     args.cookie = reinterpret_cast<uint64_t>(op);
     op->get();  // the kernel's reference, dropped when the completion is reaped
     long r = sys_async_exec(&args);
@@ -132,7 +130,7 @@ class KernelBackend final : public Backend {
   }
 
   int cancel_running(Op* op) noexcept override {
-    long r = sys_async_cancel(ring_, reinterpret_cast<uint64_t>(op));
+    long r = sys_async_cancel(kr_.ring, reinterpret_cast<uint64_t>(op));
     if (r != 0) return AIO_NOTCANCELED;  // ENOENT (finishing / in the pool) or EALREADY
     // The chain was told to stop; POSIX wants the error status to be
     // ECANCELED when aio_cancel returns, so wait for its completion (the
@@ -151,11 +149,7 @@ class KernelBackend final : public Backend {
 
  private:
   void setup() noexcept {
-    size_t bytes = sizeof(aa_async_ring) + static_cast<size_t>(entries_) * sizeof(aa_async_completion);
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ring_ = p == MAP_FAILED ? nullptr : static_cast<aa_async_ring*>(p);
-    if (ring_) ring_->entries = entries_;
-    evfd_ = eventfd(0, EFD_CLOEXEC);
+    kr_.open(entries_);
     fallback_ = nullptr;
   }
 
@@ -163,19 +157,6 @@ class KernelBackend final : public Backend {
     std::lock_guard lk(fb_m_);
     if (!fallback_) fallback_ = make_thread_pool_backend();
     return fallback_;
-  }
-
-  void ensure_reaper() noexcept {
-    std::call_once(reaper_once_, [this] {
-      sigset_t all, old;
-      sigfillset(&all);
-      pthread_sigmask(SIG_SETMASK, &all, &old);
-      try {
-        std::thread(&KernelBackend::reap_loop, this, ring_, evfd_).detach();
-      } catch (...) {
-      }
-      pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    });
   }
 
   static void complete(Op* op, int64_t status, uint32_t index, uint32_t flags) noexcept {
@@ -186,27 +167,18 @@ class KernelBackend final : public Backend {
     op->put();
   }
 
-  void reap_loop(aa_async_ring* ring, int evfd) noexcept {
-    for (;;) {
-      uint64_t n;
-      if (read(evfd, &n, sizeof n) < 0 && errno != EINTR) return;
-      uint32_t head = ring->head;
-      uint32_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
-      while (head != tail) {
-        aa_async_completion c = ring->cqes[head & (ring->entries - 1)];
-        head++;
-        __atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);  // slot free again
+  void ensure_reaper() noexcept {
+    std::call_once(reaper_once_, [this] {
+      kr_.start_reaper([](const aa_async_completion& c) {
         complete(reinterpret_cast<Op*>(c.cookie), c.status, c.index, c.flags);
-        if (head == tail) tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
-      }
-    }
+      });
+    });
   }
 
   unsigned entries_;
   bool inline_;
   Backend* submitters_ = nullptr;
-  aa_async_ring* ring_ = nullptr;
-  int evfd_ = -1;
+  KernelRing kr_;
   std::once_flag reaper_once_;
   std::mutex fb_m_;
   Backend* fallback_ = nullptr;

@@ -23,8 +23,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,11 +31,11 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "backends.hpp"
 #include "cxx_impl.hpp"
+#include "kernel_ring.hpp"
 #include "syslet_abi.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -157,51 +155,21 @@ struct Run {  // one threadlet on the kernel path; the completion's cookie
 constexpr unsigned kRingEntries = 4096;
 
 struct KernelThreadlets {
-  aa_async_ring* ring = nullptr;
-  int evfd = -1;
+  detail::KernelRing kr;
   std::once_flag reaper_once;
   StackPool stacks;
 
-  bool setup() noexcept {
-    size_t bytes = sizeof(aa_async_ring) + kRingEntries * sizeof(aa_async_completion);
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return false;
-    ring = static_cast<aa_async_ring*>(p);
-    ring->entries = kRingEntries;
-    evfd = eventfd(0, EFD_CLOEXEC);
-    return evfd >= 0;
-  }
+  bool setup() noexcept { return kr.open(kRingEntries); }
 
   void ensure_reaper() noexcept {
     std::call_once(reaper_once, [this] {
-      sigset_t all, old;
-      sigfillset(&all);
-      pthread_sigmask(SIG_SETMASK, &all, &old);
-      try {
-        std::thread(&KernelThreadlets::reap_loop, this).detach();
-      } catch (...) {
-      }
-      pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    });
-  }
-
-  void reap_loop() noexcept {
-    for (;;) {
-      uint64_t n;
-      if (read(evfd, &n, sizeof n) < 0 && errno != EINTR) return;
-      uint32_t head = ring->head;
-      uint32_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
-      while (head != tail) {
-        aa_async_completion c = ring->cqes[head & (ring->entries - 1)];
-        head++;
-        __atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
+      kr.start_reaper([this](const aa_async_completion& c) {
         Run* r = reinterpret_cast<Run*>(c.cookie);
         stacks.put(r->stack);  // the completion says the stack is free
         r->ctx->complete_threadlet(r->id, c.status);
         delete r;
-        if (head == tail) tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
-      }
-    }
+      });
+    });
   }
 };
 
@@ -363,9 +331,9 @@ EXPORT threadlet_started context::start_threadlet(std::unique_ptr<detail::thread
     a.stack = StackPool::bottom(r->stack);
     a.stack_size = StackPool::usable(r->stack);
     a.restorer = reinterpret_cast<std::uint64_t>(&asyncaio_threadlet_restorer);
-    a.ring = reinterpret_cast<std::uint64_t>(c.kernel->ring);
+    a.ring = reinterpret_cast<std::uint64_t>(c.kernel->kr.ring);
     a.cookie = reinterpret_cast<std::uint64_t>(r);
-    a.eventfd = static_cast<std::uint32_t>(c.kernel->evfd);
+    a.eventfd = static_cast<std::uint32_t>(c.kernel->kr.evfd);
     long rc = syscall(ASYNCAIO_NR_async_thread, &a, sizeof a);
     if (rc == AA_ASYNC_EXEC_WENT_ASYNC) return {id, false, 0};  // r belongs to the reaper now
     int err = rc < 0 ? errno : 0;
