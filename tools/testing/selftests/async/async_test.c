@@ -27,8 +27,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -1253,6 +1255,193 @@ TEST(r23_rlimit_nproc_respected)
 	p[1] = o[1];
 	EXPECT_EQ(0, in_thread(nproc_limited, p));
 	waitpid(pid, NULL, 0);
+}
+
+/*
+ * R26: what pending chains cost the kernel (the chains and the pool
+ * threads that carry the callers' contexts on) is charged to the
+ * submitter's memory cgroup, and all of it is given back when they end.
+ */
+#define CG_ROOT		"/sys/fs/cgroup"
+#define MEMCG_CHAINS	200
+
+struct memcg_run {
+	char cg[128];
+	int p[2];		/* the pipe every chain reads a byte from */
+	long before, during;	/* memory.current */
+	int tasks;		/* tasks of the process with the chains pending */
+	int went_async, completed;
+};
+
+/* A number from a cgroup file (memory.current), -1 if unreadable. */
+static long cg_read(const char *cg, const char *file)
+{
+	char path[256], buf[64];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+static int cg_write(const char *cg, const char *file, const char *val)
+{
+	char path[256];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+/* A new memory cgroup below the root: NULL, or why there is none. */
+static const char *memcg_new(char *cg, size_t len, const char *name)
+{
+	char ctrl[256] = "";
+	int fd, n;
+
+	mkdir(CG_ROOT, 0755);
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
+		return "no cgroup2 hierarchy";
+	fd = open(CG_ROOT "/cgroup.controllers", O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, ctrl, sizeof(ctrl) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || !strstr(ctrl, "memory"))
+		return "kernel without the memory controller (CONFIG_MEMCG)";
+	cg_write(CG_ROOT, "cgroup.subtree_control", "+memory");
+	snprintf(cg, len, CG_ROOT "/%s-%d", name, getpid());
+	if (mkdir(cg, 0755))
+		return "cannot create a cgroup";
+	snprintf(ctrl, sizeof(ctrl), "%s/memory.current", cg);
+	if (access(ctrl, F_OK)) {
+		rmdir(cg);
+		return "memory controller not available below the root";
+	}
+	return NULL;
+}
+
+/* Remove a cgroup once the tasks that were in it are all gone. */
+static int memcg_remove(const char *cg)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (!rmdir(cg))
+			return 0;
+		usleep(100 * 1000);
+	}
+	return -1;
+}
+
+/* In a process of its own, in the cgroup: pend chains, then finish them. */
+static void *memcg_pending(void *arg)
+{
+	struct async_ring *ring = ring_new(256, 0);
+	static struct rw_chain c[MEMCG_CHAINS];
+	static char bytes[MEMCG_CHAINS];
+	struct timespec ts = { 60, 0 };
+	struct async_completion cqe;
+	struct memcg_run *m = arg;
+	int o[2], i;
+
+	CHECK(ring && !pipe(o));
+	CHECK(fcntl(o[1], F_SETPIPE_SZ, 1 << 16) > 0);
+	m->before = cg_read(m->cg, "memory.current");
+	for (i = 0; i < MEMCG_CHAINS; i++) {
+		rw_chain_init(&c[i], ring, m->p[0], o[1], 1, i);
+		if (!CHECK(async_exec(&c[i].args) == ASYNC_EXEC_WENT_ASYNC))
+			break;
+		m->went_async++;
+	}
+	m->during = cg_read(m->cg, "memory.current");
+	m->tasks = count_tasks();
+	CHECK(write(m->p[1], bytes, m->went_async) == m->went_async);
+	while (m->completed < m->went_async) {
+		if (!CHECK(async_wait(ring, 1, &ts, 0) >= 1))
+			break;
+		while (!ring_pop(ring, &cqe)) {
+			CHECK(cqe.status == 1);
+			m->completed++;
+		}
+	}
+	return FAILED();
+}
+
+static struct memcg_run *memcg_run_new(void)
+{
+	struct memcg_run *m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
+/* Fork a child into @m->cg that runs @fn in a second thread. */
+static pid_t memcg_child(struct memcg_run *m, void *(*fn)(void *))
+{
+	char self[16];
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	snprintf(self, sizeof(self), "%d", getpid());
+	if (cg_write(m->cg, "cgroup.procs", self) || pipe(m->p))
+		_exit(2);
+	_exit(in_thread(fn, m) ? 1 : 0);
+}
+
+TEST(r26_pending_chains_charged_to_submitters_memcg)
+{
+	struct memcg_run *m = memcg_run_new();
+	long after = -1;
+	const char *why;
+	int status, i;
+	pid_t pid;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	ASSERT_NE(NULL, m);
+	why = memcg_new(m->cg, sizeof(m->cg), "async-r26");
+	if (why)
+		SKIP(return, "%s", why);
+	pid = memcg_child(m, memcg_pending);
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(MEMCG_CHAINS, m->went_async);
+	EXPECT_EQ(m->went_async, m->completed);
+	/* Each pending chain keeps its submitting task in the kernel. */
+	EXPECT_GE(m->tasks, MEMCG_CHAINS + 2);
+	/*
+	 * A pool thread's kernel stack alone is THREAD_SIZE (16 KiB on
+	 * x86-64, at least 8 KiB everywhere), charged to the cgroup of the
+	 * process it belongs to, like its task_struct and the chains.
+	 */
+	TH_LOG("memory.current %ld before, %ld with %d chains pending",
+	       m->before, m->during, m->went_async);
+	EXPECT_GE(m->during - m->before, (long)MEMCG_CHAINS * 8192);
+	/* All of it is uncharged once the process is gone (RCU may lag). */
+	for (i = 0; i < 100; i++) {
+		after = cg_read(m->cg, "memory.current");
+		if (after >= 0 && after <= m->before)
+			break;
+		usleep(100 * 1000);
+	}
+	EXPECT_LE(after, m->before);
+	EXPECT_EQ(0, memcg_remove(m->cg));
 }
 
 static void *pool_retires(void *arg)
