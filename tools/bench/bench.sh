@@ -29,6 +29,9 @@ echo "== bench: host (B6)"
 if tools/bench/build-progs.sh "$out/host" "$TOP/include/uapi" bench_host; then
 	"$out/host/bench_host" "$out" >"$out/host$sfx.out" 2>&1 || { echo "bench: bench_host failed" >&2; rc=1; }
 	grep -E '^BENCH(SKIP)? ' "$out/host$sfx.out" | tail -3
+	# Diagnostic: the same comparison with the shim limited to 2 workers (one per core).
+	BENCH_TAG=2workers ASYNCAIO_THREADS=2 "$out/host/bench_host" "$out" >>"$out/host$sfx.out" 2>&1 ||
+		{ echo "bench: bench_host (2 workers) failed" >&2; rc=1; }
 else
 	echo "bench: building bench_host failed" >&2
 	: >"$out/host$sfx.out"

@@ -21,6 +21,7 @@
 #include <linux/futex.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -236,6 +237,81 @@ static int NAME(long iters)								\
 AIO_BATCH(b2_glibc_aio, __aio_read, __aio_error, __aio_return, __aio_suspend)
 AIO_BATCH(b2_shim_aio, aio_read, aio_error, aio_return, aio_suspend)
 
+/*
+ * The shim with ASYNCAIO_KERNEL_SUBMIT=inline (async_exec straight from the calling
+ * thread, no submitter thread): the shim reads its settings once per process, so this
+ * variant runs in a child forked before this process first used the shim, driven over
+ * two pipes (the round trip is included in its time, a fraction of a per mille).
+ */
+static int inl_cmd[2] = { -1, -1 }, inl_rep[2] = { -1, -1 };
+static pid_t inl_pid = -1;
+
+static void *inline_child_loop(void *unused)
+{
+	long iters;
+	int r;
+
+	(void)unused;
+	r = b2_shim_aio(1);
+	if (!r && strcmp(asyncaio_backend(), "kernel"))
+		r = -ENOSYS;
+	if (write(inl_rep[1], &r, sizeof(r)) != sizeof(r) || r)
+		return NULL;
+	while (read(inl_cmd[0], &iters, sizeof(iters)) == sizeof(iters)) {
+		r = b2_shim_aio(iters);
+		if (write(inl_rep[1], &r, sizeof(r)) != sizeof(r))
+			break;
+	}
+	return NULL;
+}
+
+static int inline_child_start(void)
+{
+	int r = -EPIPE;
+
+	if (pipe(inl_cmd) || pipe(inl_rep))
+		return -errno;
+	inl_pid = fork();
+	if (inl_pid < 0)
+		return -errno;
+	if (inl_pid == 0) {
+		pthread_t t;
+
+		close(inl_cmd[1]);
+		close(inl_rep[0]);
+		setenv("ASYNCAIO_KERNEL_SUBMIT", "inline", 1);
+		/* not the thread-group leader, like the parent's bench thread */
+		pthread_create(&t, NULL, inline_child_loop, NULL);
+		pthread_join(t, NULL);
+		_exit(0);
+	}
+	close(inl_cmd[0]);
+	close(inl_rep[1]);
+	if (read(inl_rep[0], &r, sizeof(r)) != sizeof(r))
+		r = -EPIPE;
+	return r;
+}
+
+static void inline_child_stop(void)
+{
+	if (inl_pid <= 0)
+		return;
+	close(inl_cmd[1]);
+	close(inl_rep[0]);
+	waitpid(inl_pid, NULL, 0);
+	inl_pid = -1;
+}
+
+static int b2_shim_aio_inline(long iters)
+{
+	int r;
+
+	if (write(inl_cmd[1], &iters, sizeof(iters)) != sizeof(iters) ||
+	    read(inl_rep[0], &r, sizeof(r)) != sizeof(r))
+		return -EPIPE;
+	return r;
+}
+
 static void case_b2(int reps, double ms)
 {
 	struct variant v[] = {
@@ -244,8 +320,10 @@ static void case_b2(int reps, double ms)
 		{ "io_uring64", b2_uring, !uring_ok },
 		{ "glibc_aio64", b2_glibc_aio },
 		{ "shim_aio64", b2_shim_aio },
+		{ "shim_aio64_inline", b2_shim_aio_inline },
 	};
 	char path[] = "/tmp/bench-b2-XXXXXX";
+	int r;
 	static char block[B2_SZ];
 
 	printf("BENCHINFO unit B2 ns per 64 cached 4 KiB preads of one file (tmpfs)\n");
@@ -272,10 +350,19 @@ static void case_b2(int reps, double ms)
 		bench_skip("B2", "chain64", "%s", no_syslets_why);
 	if (!uring_ok)
 		bench_skip("B2", "io_uring64", "not measured: io_uring unavailable");
-	/* The shim picks its backend at its first request. */
+	/* Before this process first uses the shim, which then reads its settings. */
+	r = syslets ? inline_child_start() : -ENOSYS;
+	if (r) {
+		v[5].skip = 1;
+		bench_skip("B2", "shim_aio64_inline", "not measured: %s",
+			   r == -ENOSYS ? "needs the shim's kernel backend" : strerror(-r));
+	}
 	b2_shim_aio(1);
-	printf("BENCHINFO shim_backend %s (%s)\n", asyncaio_backend(), asyncaio_backend_reason());
-	run_case("B2", "ns", v, 5, reps, ms);
+	printf("BENCHINFO shim_backend %s (%s); shim_aio64 submits through the shim's "
+	       "submitter threads (ASYNCAIO_KERNEL_SUBMIT=pool, the default), shim_aio64_inline "
+	       "calls async_exec in the caller (=inline)\n", asyncaio_backend(), asyncaio_backend_reason());
+	run_case("B2", "ns", v, 6, reps, ms);
+	inline_child_stop();
 }
 
 /* ---- B3: one atom that does not block vs the same direct call ----------------------- */
@@ -286,6 +373,20 @@ static int b3_chain_getppid(long iters)
 {
 	for (long i = 0; i < iters; i++) {
 		int r = chain_run_sync(&b3_args_ppid, ppid);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static struct async_args b3_args_ppid_sync;
+
+/* With ASYNC_EXEC_SYNC: no pool thread is made sure of (async_pool_fill). */
+static int b3_chain_getppid_sync(long iters)
+{
+	for (long i = 0; i < iters; i++) {
+		int r = chain_run_sync(&b3_args_ppid_sync, ppid);
 
 		if (r)
 			return r;
@@ -324,6 +425,7 @@ static void case_b3(int reps, double ms)
 {
 	struct variant v[] = {
 		{ "chain1_getppid", b3_chain_getppid, !syslets },
+		{ "chain1_getppid_sync", b3_chain_getppid_sync, !syslets },
 		{ "direct_getppid", b3_direct_getppid },
 		{ "chain1_pread4k", b3_chain_pread, !syslets || b2_fd < 0 },
 		{ "direct_pread4k", b3_direct_pread, b2_fd < 0 },
@@ -332,27 +434,34 @@ static void case_b3(int reps, double ms)
 	printf("BENCHINFO unit B3 ns per call (one-atom chain / direct call)\n");
 	b3_atom_ppid.nr = __NR_getppid;
 	chain_init(&b3_args_ppid, &b3_atom_ppid, 1);
+	chain_init(&b3_args_ppid_sync, &b3_atom_ppid, 1);
+	b3_args_ppid_sync.flags = ASYNC_EXEC_SYNC;
 	b3_atom_pread = (struct async_atom){ .nr = __NR_pread64,
 		.args = { b2_fd, (uintptr_t)b2_buf[0], B2_SZ, 0 } };
 	chain_init(&b3_args_pread, &b3_atom_pread, 1);
 	if (!syslets) {
 		bench_skip("B3", "chain1_getppid", "%s", no_syslets_why);
+		bench_skip("B3", "chain1_getppid_sync", "%s", no_syslets_why);
 		bench_skip("B3", "chain1_pread4k", "%s", no_syslets_why);
 	}
-	run_case("B3", "ns", v, 4, reps, ms);
+	run_case("B3", "ns", v, 5, reps, ms);
 }
 
 /* ---- B4: 256 operations that each block about 10 ms --------------------------------- */
 static int b4_pipe[B4_OPS][2];
 static char b4_buf[B4_OPS];
-static sem_t b4_go, b4_released;
-static double b4_release_at;
+static sem_t b4_go, b4_submitted, b4_released;
+static double b4_release_at, b4_submit_end;
 static volatile int b4_quit;
 static struct async_atom b4_atoms[B4_OPS];
 static struct async_args b4_args[B4_OPS];
 static struct aiocb b4_cb[B4_OPS];
 
-/* Writes one byte to every pipe 10 ms after the round started. */
+/*
+ * Writes one byte to every pipe 10 ms after the round started, or once all 256 reads
+ * are submitted if that takes longer (under TCG, creating pool threads or pthreads can):
+ * every operation is pending at the same time and blocks at least 10 ms.
+ */
 static void *b4_releaser(void *unused)
 {
 	(void)unused;
@@ -369,11 +478,25 @@ static void *b4_releaser(void *unused)
 		ts.tv_nsec = (long)(at - ts.tv_sec * 1e9);
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
+		while (sem_wait(&b4_submitted) && errno == EINTR)
+			;
 		for (int i = 0; i < B4_OPS; i++)
 			if (write(b4_pipe[i][1], "x", 1) != 1)
 				abort();
 		sem_post(&b4_released);
 	}
+}
+
+static int b4_went_async;	/* chains of the last async_exec round that went async */
+
+/* A variant has submitted all its reads (and only then waits for them). */
+static int b4_marked;
+
+static void b4_mark_submitted(void)
+{
+	b4_marked = 1;
+	b4_submit_end = now_ns();
+	sem_post(&b4_submitted);
 }
 
 static int b4_async_exec(void)
@@ -390,6 +513,7 @@ static int b4_async_exec(void)
 		else if (b4_args[i].status != 1)
 			return -EPROTO;
 	}
+	b4_mark_submitted();
 	while (got < pending) {
 		uint32_t head = ring.r.head;
 		uint32_t tail = __atomic_load_n(&ring.r.tail, __ATOMIC_ACQUIRE);
@@ -404,6 +528,7 @@ static int b4_async_exec(void)
 				return -EPROTO;
 		__atomic_store_n(&ring.r.head, head, __ATOMIC_RELEASE);
 	}
+	b4_went_async = pending;
 	return 0;
 }
 
@@ -411,8 +536,11 @@ static int b4_uring(void)
 {
 	for (int i = 0; i < B4_OPS; i++)
 		io_uring_prep_read(io_uring_get_sqe(&uring), b4_pipe[i][0], &b4_buf[i], 1, 0);
-	if (io_uring_submit(&uring) != B4_OPS)
+	if (io_uring_submit(&uring) != B4_OPS) {
+		b4_mark_submitted();
 		return -EPROTO;
+	}
+	b4_mark_submitted();
 	return uring_reap(B4_OPS, 1);
 }
 
@@ -421,6 +549,7 @@ static int b4_glibc_aio(void)
 	for (int i = 0; i < B4_OPS; i++)
 		if (__aio_read(&b4_cb[i]))
 			return -errno;
+	b4_mark_submitted();
 	for (int i = 0; i < B4_OPS; i++) {
 		const struct aiocb *l[1] = { &b4_cb[i] };
 		int e;
@@ -453,6 +582,7 @@ static int b4_threads(void)
 		if ((e = pthread_create(&t[n], &attr, b4_reader, (void *)(intptr_t)n)))
 			break;
 	pthread_attr_destroy(&attr);
+	b4_mark_submitted();
 	for (int i = 0; i < n; i++) {
 		void *ok;
 
@@ -469,17 +599,21 @@ static int b4_threads(void)
 	return bad ? -EPROTO : 0;
 }
 
-/* One round: returns 0 with the wall time and the tasks created, or -errno. */
-static int b4_round(int (*fn)(void), double *wall, long *forks)
+/* One round: returns 0 with the wall and submit times and the tasks created, or -errno. */
+static int b4_round(int (*fn)(void), double *wall, double *submit, long *forks)
 {
 	long f0 = forks_since_boot();
 	double t0 = now_ns();
 	int r;
 
 	b4_release_at = t0 + 10e6;
+	b4_marked = 0;
 	sem_post(&b4_go);
 	r = fn();
+	if (!b4_marked)		/* failed early: let the releaser go on all the same */
+		b4_mark_submitted();
 	*wall = now_ns() - t0;
+	*submit = b4_submit_end - t0;
 	while (sem_wait(&b4_released) && errno == EINTR)
 		;
 	*forks = forks_since_boot() - f0;
@@ -501,8 +635,9 @@ static void case_b4(int reps)
 	const int nv = sizeof(v) / sizeof(v[0]);
 	pthread_t rel;
 
-	printf("BENCHINFO unit B4 wall ms for %d pipe reads released 10 ms after the round started; "
-	       "tasks created (the 'processes' line of /proc/stat) per round\n", B4_OPS);
+	printf("BENCHINFO unit B4 wall ms for %d pipe reads released 10 ms after the round started "
+	       "(or once all are submitted, if later); submit ms; tasks created (the 'processes' "
+	       "line of /proc/stat) per round\n", B4_OPS);
 	for (int i = 0; i < B4_OPS; i++) {
 		if (pipe(b4_pipe[i])) {
 			bench_skip("B4", "all", "pipe: %s", strerror(errno));
@@ -521,6 +656,7 @@ static void case_b4(int reps)
 		bench_skip("B4", "io_uring", "not measured: io_uring unavailable");
 	sem_init(&b4_go, 0, 0);
 	sem_init(&b4_released, 0, 0);
+	sem_init(&b4_submitted, 0, 0);
 	pthread_create(&rel, NULL, b4_releaser, NULL);
 	/* Each repetition: every variant does two rounds back to back, in rotating order. */
 	for (int rep = 0; rep < reps; rep++) {
@@ -530,9 +666,9 @@ static void case_b4(int reps)
 			if (v[i].skip)
 				continue;
 			for (int round = 1; round <= 2; round++) {
-				double wall;
+				double wall, submit;
 				long forks;
-				int r = b4_round(v[i].fn, &wall, &forks);
+				int r = b4_round(v[i].fn, &wall, &submit, &forks);
 
 				if (r) {
 					bench_skip("B4", v[i].name, "failed in repetition %d: %s", rep,
@@ -541,7 +677,12 @@ static void case_b4(int reps)
 					break;
 				}
 				printf("BENCH B4 %s wall_ms_r%d %d %.3f\n", v[i].name, round, rep, wall / 1e6);
+				printf("BENCH B4 %s submit_ms_r%d %d %.3f\n", v[i].name, round, rep, submit / 1e6);
 				printf("BENCH B4 %s tasks_created_r%d %d %ld\n", v[i].name, round, rep, forks);
+				/* the others ran in the submitter, which then waited for the data */
+				if (v[i].fn == b4_async_exec)
+					printf("BENCH B4 %s went_async_r%d %d %d\n", v[i].name, round,
+					       rep, b4_went_async);
 			}
 			fflush(stdout);
 		}
@@ -556,17 +697,52 @@ static void case_b4(int reps)
 }
 
 /* ---- B5: round trips ----------------------------------------------------------------- */
-static int b5_to[2], b5_from[2];
-static _Atomic int b5_turn;
+/*
+ * Each peer pair runs twice: free to use both CPUs, and with both peers on CPU 0 (the
+ * switch that vas_switch replaces happens on one CPU; across CPUs, TCG adds the cost of
+ * waking a halted vCPU, which the host's own load makes erratic).
+ */
+static int b5_to[2][2], b5_from[2][2];	/* [0]: any CPU, [1]: CPU 0 */
+static _Atomic int b5_turn[2];
+static cpu_set_t b5_saved;
 
-static int b5_pipe_pingpong(long iters)
+static void pin_cpu0(int on)
+{
+	cpu_set_t one;
+
+	if (on) {
+		sched_getaffinity(0, sizeof(b5_saved), &b5_saved);
+		CPU_ZERO(&one);
+		CPU_SET(0, &one);
+		sched_setaffinity(0, sizeof(one), &one);
+	} else {
+		sched_setaffinity(0, sizeof(b5_saved), &b5_saved);
+	}
+}
+
+static int b5_pipe(int k, long iters)
 {
 	char c = 'p';
 
 	for (long i = 0; i < iters; i++)
-		if (write(b5_to[1], &c, 1) != 1 || read(b5_from[0], &c, 1) != 1)
+		if (write(b5_to[k][1], &c, 1) != 1 || read(b5_from[k][0], &c, 1) != 1)
 			return errno ? -errno : -EPROTO;
 	return 0;
+}
+
+static int b5_pipe_pingpong(long iters)
+{
+	return b5_pipe(0, iters);
+}
+
+static int b5_pipe_pingpong_cpu0(long iters)
+{
+	int r;
+
+	pin_cpu0(1);
+	r = b5_pipe(1, iters);
+	pin_cpu0(0);
+	return r;
 }
 
 static long futex(_Atomic int *w, int op, int val)
@@ -574,30 +750,48 @@ static long futex(_Atomic int *w, int op, int val)
 	return syscall(SYS_futex, w, op, val, NULL, NULL, 0);
 }
 
-static void *b5_futex_partner(void *unused)
+static void *b5_futex_partner(void *arg)
 {
-	(void)unused;
+	_Atomic int *turn = arg;
+
+	if (turn == &b5_turn[1])
+		pin_cpu0(1);
 	for (;;) {
 		int t;
 
-		while ((t = atomic_load(&b5_turn)) == 0)
-			futex(&b5_turn, FUTEX_WAIT_PRIVATE, 0);
+		while ((t = atomic_load(turn)) == 0)
+			futex(turn, FUTEX_WAIT_PRIVATE, 0);
 		if (t == 2)
 			return NULL;
-		atomic_store(&b5_turn, 0);
-		futex(&b5_turn, FUTEX_WAKE_PRIVATE, 1);
+		atomic_store(turn, 0);
+		futex(turn, FUTEX_WAKE_PRIVATE, 1);
 	}
+}
+
+static int b5_futex(_Atomic int *turn, long iters)
+{
+	for (long i = 0; i < iters; i++) {
+		atomic_store(turn, 1);
+		futex(turn, FUTEX_WAKE_PRIVATE, 1);
+		while (atomic_load(turn) == 1)
+			futex(turn, FUTEX_WAIT_PRIVATE, 1);
+	}
+	return 0;
 }
 
 static int b5_futex_pingpong(long iters)
 {
-	for (long i = 0; i < iters; i++) {
-		atomic_store(&b5_turn, 1);
-		futex(&b5_turn, FUTEX_WAKE_PRIVATE, 1);
-		while (atomic_load(&b5_turn) == 1)
-			futex(&b5_turn, FUTEX_WAIT_PRIVATE, 1);
-	}
-	return 0;
+	return b5_futex(&b5_turn[0], iters);
+}
+
+static int b5_futex_pingpong_cpu0(long iters)
+{
+	int r;
+
+	pin_cpu0(1);
+	r = b5_futex(&b5_turn[1], iters);
+	pin_cpu0(0);
+	return r;
 }
 
 static void case_b5(int reps, double ms)
@@ -605,43 +799,56 @@ static void case_b5(int reps, double ms)
 	struct variant v[] = {
 		{ "pipe_pingpong_processes", b5_pipe_pingpong },
 		{ "futex_pingpong_threads", b5_futex_pingpong },
+		{ "pipe_pingpong_processes_cpu0", b5_pipe_pingpong_cpu0 },
+		{ "futex_pingpong_threads_cpu0", b5_futex_pingpong_cpu0 },
 		{ "getppid", b3_direct_getppid },
 	};
-	pthread_t partner;
-	pid_t child;
+	pthread_t partner[2];
+	pid_t child[2];
 
 	printf("BENCHINFO unit B5 ns per round trip (getppid: per call)\n");
 	bench_skip("B5", "vas_switch_roundtrip", "not measured: vas_switch is not in this kernel");
-	if (pipe(b5_to) || pipe(b5_from)) {
-		bench_skip("B5", "all", "pipe: %s", strerror(errno));
-		return;
+	for (int k = 0; k < 2; k++) {
+		if (pipe(b5_to[k]) || pipe(b5_from[k])) {
+			bench_skip("B5", "all", "pipe: %s", strerror(errno));
+			return;
+		}
 	}
-	child = fork();
-	if (child == 0) {
-		char c;
+	for (int k = 0; k < 2; k++) {
+		child[k] = fork();
+		if (child[k] == 0) {
+			char c;
 
-		close(b5_to[1]);
-		close(b5_from[0]);
-		while (read(b5_to[0], &c, 1) == 1 && write(b5_from[1], &c, 1) == 1)
-			;
-		_exit(0);
+			if (k)
+				pin_cpu0(1);
+			for (int j = 0; j < 2; j++) {
+				close(b5_to[j][1]);
+				close(b5_from[j][0]);
+			}
+			while (read(b5_to[k][0], &c, 1) == 1 && write(b5_from[k][1], &c, 1) == 1)
+				;
+			_exit(0);
+		}
 	}
-	pthread_create(&partner, NULL, b5_futex_partner, NULL);
-	run_case("B5", "ns", v, 3, reps, ms);
-	atomic_store(&b5_turn, 2);
-	futex(&b5_turn, FUTEX_WAKE_PRIVATE, 1);
-	pthread_join(partner, NULL);
-	close(b5_to[1]);
-	waitpid(child, NULL, 0);
-	close(b5_to[0]);
-	close(b5_from[0]);
-	close(b5_from[1]);
+	for (int k = 0; k < 2; k++)
+		pthread_create(&partner[k], NULL, b5_futex_partner, &b5_turn[k]);
+	run_case("B5", "ns", v, 5, reps, ms);
+	for (int k = 0; k < 2; k++) {
+		atomic_store(&b5_turn[k], 2);
+		futex(&b5_turn[k], FUTEX_WAKE_PRIVATE, 1);
+		pthread_join(partner[k], NULL);
+		close(b5_to[k][1]);
+		waitpid(child[k], NULL, 0);
+		close(b5_to[k][0]);
+		close(b5_from[k][0]);
+		close(b5_from[k][1]);
+	}
 }
 
 static void *bench_main(void *unused)
 {
-	int reps = smoke ? 3 : 15, b4reps = smoke ? 1 : 7;
-	double ms = smoke ? 2 : 20;
+	int reps = smoke ? 3 : 41, b4reps = smoke ? 1 : 21;
+	double ms = smoke ? 2 : 50;
 
 	(void)unused;
 	case_b1(reps, ms);
