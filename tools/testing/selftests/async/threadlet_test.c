@@ -572,18 +572,23 @@ TEST(r06_bad_threadlet_arguments)
 	EXPECT_EQ(0, a.status);
 }
 
-/* SIGKILL with threadlets pending leaves no task behind. */
+/* SIGKILL with a thousand threadlets pending leaves no task behind. */
+#define PENDING 1000
+
 static void *start_blocked(void *arg)
 {
-	struct async_ring *ring = ring_new(128, 0);
-	static struct rd r[100];
+	struct async_ring *ring = ring_new(1024, 0);
+	static struct rd r[PENDING];
 	struct async_thread_args a;
 	int *ready = arg, i, p[2];
 
-	for (i = 0; i < 100; i++) {
+	/* Every threadlet waits for a byte of the same pipe. */
+	if (!ring || pipe(p))
+		return (void *)1;
+	for (i = 0; i < PENDING; i++) {
 		void *stack = stack_new();
 
-		if (!stack || pipe(p))
+		if (!stack)
 			return (void *)1;
 		r[i].fd = p[0];
 		thr_args(&a, fn_read, &r[i], stack, ring, i);
@@ -596,7 +601,7 @@ static void *start_blocked(void *arg)
 	return NULL;
 }
 
-TEST(r23_sigkill_with_pending_threadlets)
+TEST_F_TIMEOUT(stress, r23_sigkill_with_pending_threadlets, 300)
 {
 	int before, after = -1, ready[2], i, status;
 	char c;
@@ -610,11 +615,16 @@ TEST(r23_sigkill_with_pending_threadlets)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		_exit(in_thread(start_blocked, &ready[1]) ? 1 : 0);
+	/* A child that fails before it is ready gives EOF, not a hang. */
+	close(ready[1]);
 	ASSERT_EQ(1, read(ready[0], &c, 1));
+	/* Each pending threadlet holds its task; the contexts, pool threads. */
+	EXPECT_GE(count_system_threads(), before + PENDING);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));
-	for (i = 0; i < 500; i++) {
+	/* A thousand tasks take a while to go, on a debug kernel more so. */
+	for (i = 0; i < 6000; i++) {
 		after = count_system_threads();
 		if (after <= before)
 			break;
