@@ -24,7 +24,10 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP}
 export KBUILD_BUILD_USER=series KBUILD_BUILD_HOST=vm KBUILD_BUILD_TIMESTAMP="2000-01-01"
 kmake() { make -s -C "$src" O="$out" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" CC="$cc" "$@"; }
 
-stamp=$(cat "${frags[@]}" | sha1sum | cut -c1-16)
+# Reconfigure when a fragment or any Kconfig file changed: a patch that adds a symbol must
+# get the fragments' value for it (series-bisect builds every patch in one output tree).
+stamp=$({ cat "${frags[@]}"; find "$src" -name 'Kconfig*' -not -path '*/.git/*' -print0 | sort -z |
+	xargs -0 cat; } | sha1sum | cut -c1-16)
 if [ ! -f "$out/.config" ] || [ "$(cat "$out/.fragstamp" 2>/dev/null)" != "$stamp" ]; then
 	kmake tinyconfig >/dev/null
 	KCONFIG_CONFIG="$out/.config" "$src/scripts/kconfig/merge_config.sh" -m -O "$out" \
