@@ -47,7 +47,9 @@ flock "$TOP/build/.vm.lock" env KAPPEND="${KAPPEND:-} $kappend" LOGNAME_SUFFIX="
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 kver=$(grep -aoE 'BENCHINFO kernel [^,]*' "$log" | head -1 | sed 's/BENCHINFO kernel //')
-where="${kver:-the test kernel} in QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, 2 vCPUs, on $(nproc) host cores ($cpu); B6 on the host ($(uname -r))"
+ksrc="series of $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- patches || echo ' + uncommitted patches/')"
+[ -z "${KSRC:-}" ] || ksrc=$KSRC
+where="${kver:-the test kernel} ($ksrc) in QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, 2 vCPUs, on $(nproc) host cores ($cpu); B6 on the host ($(uname -r))"
 python3 tools/bench/report.py --guest "$log" --host "$out/host$sfx.out" --out "$out/results$sfx.md" \
 	--series "$out/bench-results$sfx.txt" --where "$where" --strict || rc=1
 if [ -z "$sfx" ] && [ "${BENCH_UPDATE_SERIES:-0}" = 1 ] && [ $rc -eq 0 ]; then

@@ -18,9 +18,11 @@ Exit status 0 when the table was written (missed targets included); with --stric
 a case produced no numbers at all.
 """
 import argparse
+import os
 import re
 import statistics
 import sys
+import textwrap
 import time
 
 LINE = re.compile(r'^(?:# )*(BENCH|BENCHSKIP|BENCHINFO) (.*)$')
@@ -154,12 +156,12 @@ def build_rows(d):
               'pipe_pingpong_processes', '<= 0.3x', '<=')
     ratio_row('B5', 'futex ping-pong (threads) / pipe ping-pong (processes)',
               'futex_pingpong_threads', 'pipe_pingpong_processes')
+    ratio_row('B5', 'getppid / pipe ping-pong (processes)', 'getppid', 'pipe_pingpong_processes')
     ratio_row('B5', 'vas_switch round trip / pipe ping-pong (processes), both on CPU 0', 'vas_switch_roundtrip',
               'pipe_pingpong_processes_cpu0', '<= 0.3x', '<=')
     ratio_row('B5', 'futex ping-pong (threads) / pipe ping-pong (processes), both on CPU 0',
               'futex_pingpong_threads_cpu0', 'pipe_pingpong_processes_cpu0')
     ratio_row('B5', 'getppid / pipe ping-pong (processes), both on CPU 0', 'getppid', 'pipe_pingpong_processes_cpu0')
-    ratio_row('B5', 'getppid / pipe ping-pong (processes)', 'getppid', 'pipe_pingpong_processes')
     # B6: speed = glibc time / shim time
     ratio_row('B6', 'host: shim speed / glibc aio, 1,000 reads, 100 fds',
               'shim_100fd', 'glibc_100fd', '>= 1.0x', '>=', invert=True)
@@ -191,15 +193,15 @@ def build_rows(d):
         for key, name in (('slab_kb', 'Slab'), ('sunreclaim_kb', 'SUnreclaim'), ('kernelstack_kb', 'KernelStack')):
             dp = delta('chains', 'pending', key)
             di = delta('chains', 'idle', key)
-            rows.append(('B7', f'{name} per pending chain (bytes)', fmt(dp * 1024 / pend if dp is not None else None, 0), '', 'reported', '-'))
+            rows.append(('B7', f'{name} bytes per pending chain', fmt(dp * 1024 / pend if dp is not None else None, 0), '', 'reported', '-'))
             if pool:
-                rows.append(('B7', f'{name} per pooled idle thread (bytes; {fmt(pool, 0)} pool threads)',
+                rows.append(('B7', f'{name} bytes per pooled idle thread ({fmt(pool, 0)} pool threads)',
                              fmt(di * 1024 / pool if di is not None else None, 0), '', 'reported', '-'))
         tp = d.one('B7', 'threads', 'pending')
         if tp:
             for key, name in (('slab_kb', 'Slab'), ('kernelstack_kb', 'KernelStack')):
                 dt = delta('threads', 'pending', key)
-                rows.append(('B7', f'reference: {name} per plain pthread blocked in read (bytes)',
+                rows.append(('B7', f'reference: {name} bytes per plain pthread blocked in read',
                              fmt(dt * 1024 / tp if dt is not None else None, 0), '', 'reported', '-'))
         if d.one('B7', 'chains', 'pending_slabinfo_bytes') is not None:
             dsi = delta('chains', 'pending', 'slabinfo_bytes')
@@ -208,7 +210,7 @@ def build_rows(d):
         grow = sum(delta('chains', 'pending', k) or 0 for k in ('slab_kb', 'kernelstack_kb'))
         left = sum(delta('chains', 'after', k) or 0 for k in ('slab_kb', 'kernelstack_kb'))
         slack = max(512, grow * 0.01)
-        rows.append(('B7', f'Slab+KernelStack after teardown - before (kB; grew by {fmt(grow, 0)} kB while pending)',
+        rows.append(('B7', f'Slab+KernelStack kB after teardown - before (grew by {fmt(grow, 0)} kB while pending)',
                      fmt(left, 0), '', f'<= {fmt(slack, 0)} kB', 'met' if left <= slack else 'MISSED'))
     return sorted(rows, key=lambda r: r[0])  # stable: by case, in the order above
 
@@ -226,7 +228,8 @@ def main():
     samples, skips, info = parse(paths)
     d = Data(samples, skips)
     rows = build_rows(d)
-    when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+    # when the run ended (the logs' time), so that a report made again later says the same
+    when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(max(os.path.getmtime(p) for p in paths)))
     met = sum(r[5] == 'met' for r in rows)
     missed = [r for r in rows if r[5] == 'MISSED']
     notm = sum(r[5] == 'not measured' for r in rows)
@@ -270,19 +273,28 @@ def main():
         f.write('\n'.join(out) + '\n')
 
     lines = []
-    w = max(len(r[1]) for r in rows)
-    lines.append(f'{"case":<4}  {"what":<{w}}  {"value":>9}  {"target":>10}  verdict')
-    for r in rows:
+    # The short table: rows with a target and B7's numbers, labels without their
+    # parentheses, reasons for "not measured" below it.
+    short = [r for r in rows if r[4] != '-' or r[0] == 'B7']
+    label = [re.sub(r'\s*\([^)]*\)', '', r[1]) for r in short]
+    w = max(len(x) for x in label)
+    reasons = {}
+    for r, lab in zip(short, label):
         if r[2].startswith('not measured'):
-            lines.append(f'{r[0]:<4}  {r[1]:<{w}}  {"-":>9}  {r[4]:>10}  {r[2]}')
+            reasons.setdefault(r[2], []).append(r[0])
+            lines.append(f'{r[0]:<3} {lab:<{w}} {"-":>7} {r[4]:>9}  not measured')
         else:
-            lines.append(f'{r[0]:<4}  {r[1]:<{w}}  {r[2]:>9}  {r[4]:>10}  {r[5]}')
+            lines.append(f'{r[0]:<3} {lab:<{w}} {r[2]:>7} {r[4]:>9}  {r[5] if r[5] != "-" else ""}'.rstrip())
+    for why, cases in reasons.items():
+        lines.append(f'({", ".join(sorted(set(cases)))}: {why})')
     table = '\n'.join(lines)
     if a.series:
         with open(a.series, 'w') as f:
-            f.write(f'Benchmarks (make bench), measured {when}{(" on " + a.where) if a.where else ""}.\n'
-                    'QEMU under TCG: only ratios of variants measured side by side in the same\n'
-                    'run mean anything (median of interleaved repetitions; B6 on the host).\n\n')
+            head = (f'Benchmarks (make bench), measured {when}{(" on " + a.where) if a.where else ""}. '
+                    'QEMU under TCG: only ratios of variants measured side by side in the same '
+                    'run mean anything (median of interleaved repetitions; B6 on the host). '
+                    'Analysis of the misses: tools/bench/README.md.')
+            f.write(textwrap.fill(head, 78) + '\n\n')
             f.write(table + '\n')
     print(table)
     print(f'make bench: {met} targets met, {len(missed)} missed, {notm} not measured; table in {a.out}')
