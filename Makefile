@@ -60,4 +60,4 @@ bench: setup
 	@tools/bench/bench.sh
 
 clean:
-	rm -rf build/kbuild build/vm build/kselftest build/logs build/userspace*
+	rm -rf build/kbuild build/vm build/kselftest build/logs build/userspace* build/bench
