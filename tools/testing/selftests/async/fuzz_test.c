@@ -727,7 +727,20 @@ static uint64_t pick_ring(struct fz *f, struct ring_save *s, int *idx,
 				mut(f, "ring.reserved");
 				break;
 			case 3:
-				r->head = s->hdr.head + 1 + rn(f, 2 * f->ring_len[*idx]);
+				/*
+				 * A head that says unread entries were read
+				 * gives their slots away (documented): for a
+				 * submission, put it so far beyond the tail
+				 * that completions posted meanwhile cannot
+				 * make it plausible, and it must be refused.
+				 */
+				if (for_exec)
+					r->head = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) +
+						  f->ring_len[*idx] + 1 +
+						  rn(f, f->ring_len[*idx]);
+				else
+					r->head = s->hdr.head + 1 +
+						  rn(f, 2 * f->ring_len[*idx]);
 				mut(f, "ring.head.ahead");
 				break;
 			case 4:
