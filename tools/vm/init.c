@@ -125,6 +125,7 @@ int main(void)
 {
 	char line[512];
 	int total = 0, n = 0, pass = 0, fail = 0, skip = 0;
+	struct timespec t0, t1;
 	FILE *list;
 
 	mount_fs("proc", "/proc", "proc");
@@ -157,7 +158,13 @@ int main(void)
 		prog[strcspn(prog, "\r\n")] = '\0';
 		n++;
 		printf("# selftests: %s: %s\n", coll, prog);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		st = run_one(coll, prog, coll_timeout(coll));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		/* Guest time: how close the program came to its timeout. */
+		printf("# selftests: %s: %s took %.1f s (timeout %d s)\n", coll, prog,
+		       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+		       coll_timeout(coll));
 		if (st < 0) {
 			printf("not ok %d selftests: %s: %s # TIMEOUT %d seconds\n", n, coll, prog,
 			       coll_timeout(coll));
