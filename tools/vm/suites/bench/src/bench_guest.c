@@ -29,15 +29,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include "bench_common.h"
+#include "bench_aio.h"
 
-/* glibc's POSIX AIO under its internal names (aio_read & co. are the shim's here). */
-int __aio_read(struct aiocb *);
-int __aio_error(const struct aiocb *);
-ssize_t __aio_return(struct aiocb *);
-int __aio_suspend(const struct aiocb *const[], int, const struct timespec *);
-/* from the shim (userspace/include/asyncaio/asyncaio.h) */
-const char *asyncaio_backend(void);
-const char *asyncaio_backend_reason(void);
 
 #define NR_ASYNC_EXEC 463
 #define NR_ASYNC_WAIT 464

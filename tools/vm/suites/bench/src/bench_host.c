@@ -14,13 +14,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include "bench_common.h"
+#include "bench_aio.h"
 
-int __aio_read(struct aiocb *);
-int __aio_error(const struct aiocb *);
-ssize_t __aio_return(struct aiocb *);
-int __aio_suspend(const struct aiocb *const[], int, const struct timespec *);
-const char *asyncaio_backend(void);
-const char *asyncaio_backend_reason(void);
 
 #define NREQ 1000
 #define SZ 4096

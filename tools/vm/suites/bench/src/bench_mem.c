@@ -37,12 +37,13 @@ struct counters {
 	long slabinfo;				/* bytes of active objects, -1 if none */
 };
 
-static long meminfo(const char *key)
+/* The number after "KEY:" in a /proc file of KEY: VALUE lines, -1 if absent. */
+static long proc_field(const char *path, const char *key)
 {
 	char line[256];
 	size_t n = strlen(key);
 	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
@@ -53,6 +54,11 @@ static long meminfo(const char *key)
 		}
 	fclose(f);
 	return v;
+}
+
+static long meminfo(const char *key)
+{
+	return proc_field("/proc/meminfo", key);
 }
 
 static long slabinfo_bytes(void)
@@ -91,22 +97,10 @@ static void print_counters(const char *var, const char *phase, const struct coun
 
 static long status_field(pid_t pid, const char *key)
 {
-	char path[64], line[256];
-	size_t n = strlen(key);
-	long v = -1;
-	FILE *f;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':') {
-			v = atol(line + n + 1);
-			break;
-		}
-	fclose(f);
-	return v;
+	return proc_field(path, key);
 }
 
 /* ---- child: n chains (or n threads) blocked on one pipe ------------------------------ */
