@@ -45,6 +45,7 @@ struct async_ctx {
 	unsigned int		nr_threads;	/* idle or finishing a chain */
 	unsigned long		nr_handoffs;	/* user contexts handed to the pool */
 	unsigned long		nr_lost;	/* completions that could not be written */
+	struct rcu_head		rcu;		/* freed after /proc readers */
 };
 
 /* async_chain.state */

@@ -47,19 +47,13 @@ void async_ctx_free(struct signal_struct *sig)
 
 	if (!ctx)
 		return;
-	/* After exec, /proc readers may look: see async_proc_status(). */
-	if (sig == current->signal) {
-		spin_lock_irq(&current->sighand->siglock);
-		sig->async_ctx = NULL;
-		spin_unlock_irq(&current->sighand->siglock);
-	} else {
-		sig->async_ctx = NULL;
-	}
+	/* /proc readers may still look (after exec): see async_proc_status(). */
+	WRITE_ONCE(sig->async_ctx, NULL);
 	list_for_each_entry_safe(ring, tmp, &ctx->rings, node) {
 		WARN_ON_ONCE(!list_empty(&ring->chains));
 		kfree(ring);
 	}
-	kfree(ctx);
+	kfree_rcu(ctx, rcu);
 }
 
 static struct async_ring_ctx *__async_ring_find(struct async_ctx *ctx, u64 uaddr)
@@ -345,26 +339,25 @@ out:
 }
 
 /*
- * The Async* lines of /proc/PID/status. The context cannot go away under
- * the sighand lock: exec frees it holding that lock, and otherwise it
- * lives as long as the signal_struct, which the task pins.
+ * The Async* lines of /proc/PID/status. The task pins its signal_struct;
+ * the context in it is freed an RCU grace period after it was unhooked
+ * (exec frees it while readers may look).
  */
 void async_proc_status(struct seq_file *m, struct task_struct *task)
 {
-	unsigned long handoffs = 0, lost = 0, flags;
+	unsigned long handoffs = 0, lost = 0;
 	unsigned int threads = 0, idle = 0;
 	struct async_ctx *ctx;
 
-	if (lock_task_sighand(task, &flags)) {
-		ctx = task->signal->async_ctx;
-		if (ctx) {
-			threads = READ_ONCE(ctx->nr_threads);
-			idle = READ_ONCE(ctx->nr_idle);
-			handoffs = READ_ONCE(ctx->nr_handoffs);
-			lost = READ_ONCE(ctx->nr_lost);
-		}
-		unlock_task_sighand(task, &flags);
+	rcu_read_lock();
+	ctx = READ_ONCE(task->signal->async_ctx);
+	if (ctx) {
+		threads = READ_ONCE(ctx->nr_threads);
+		idle = READ_ONCE(ctx->nr_idle);
+		handoffs = READ_ONCE(ctx->nr_handoffs);
+		lost = READ_ONCE(ctx->nr_lost);
 	}
+	rcu_read_unlock();
 	seq_put_decimal_ull(m, "AsyncPoolThreads:\t", threads);
 	seq_put_decimal_ull(m, "\nAsyncPoolIdle:\t", idle);
 	seq_put_decimal_ull(m, "\nAsyncHandoffs:\t", handoffs);
