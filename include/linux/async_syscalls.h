@@ -17,7 +17,8 @@ struct task_struct;
 
 #ifdef CONFIG_ASYNC_SYSCALLS
 /* Provided by the architecture. */
-long arch_async_syscall(unsigned int nr, const u64 *args);
+long arch_async_syscall(struct pt_regs *scratch, unsigned int nr,
+			const u64 *args);
 void arch_async_atom_regs(struct pt_regs *regs, unsigned int nr, const u64 *args);
 void arch_async_atom_nosys(struct pt_regs *regs);
 unsigned int arch_async_nr_syscalls(bool compat);

@@ -307,13 +307,35 @@ static long async_atom_call(struct async_chain *chain, unsigned int nr,
 		current->async_chain = chain;
 		current->flags |= PF_ASYNC_ATOM;
 	}
-	ret = arch_async_syscall(nr, args);
+	ret = arch_async_syscall(&chain->atom_regs, nr, args);
 	current->flags &= ~PF_ASYNC_ATOM;
 	current->async_chain = NULL;
 	/* The user state is the carrier's once it has settled. */
 	if (test_bit(ASYNC_CHAIN_WENT_ASYNC, &chain->flags))
 		async_detach(chain);
 	return ret;
+}
+
+/*
+ * The atom with the entry and exit work of a direct call. Out of line:
+ * its frame holds the caller's registers, which a stack cleared on entry
+ * (CONFIG_INIT_STACK_ALL_ZERO) would otherwise clear for every atom.
+ */
+static noinline long async_run_atom_work(struct async_chain *chain,
+					 unsigned int work, unsigned int nr,
+					 const u64 *args)
+{
+	struct async_atom_call call;
+	long ret;
+	bool ran;
+
+	call.work = work;
+	call.nr = nr;
+	memcpy(call.args, args, sizeof(call.args));
+	ran = async_atom_enter(chain, &call, &ret);
+	if (ran)
+		ret = async_atom_call(chain, call.nr, call.args);
+	return async_atom_exit(&call, ran, ret);
 }
 
 /*
@@ -325,19 +347,11 @@ static long async_atom_call(struct async_chain *chain, unsigned int nr,
 static long async_run_atom(struct async_chain *chain, unsigned int nr,
 			   const u64 *args)
 {
-	struct async_atom_call call;
-	long ret;
-	bool ran;
+	unsigned int work = async_atom_work();
 
-	call.work = async_atom_work();
-	if (likely(!call.work))
+	if (likely(!work))
 		return async_atom_call(chain, nr, args);
-	call.nr = nr;
-	memcpy(call.args, args, sizeof(call.args));
-	ran = async_atom_enter(chain, &call, &ret);
-	if (ran)
-		ret = async_atom_call(chain, call.nr, call.args);
-	return async_atom_exit(&call, ran, ret);
+	return async_run_atom_work(chain, work, nr, args);
 }
 
 /*

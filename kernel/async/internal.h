@@ -6,6 +6,7 @@
 #include <linux/signal_types.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/ptrace.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <uapi/linux/async.h>
@@ -94,7 +95,9 @@ struct async_chain {
 	unsigned int		nr_atoms;
 	unsigned int		last;		/* index of the last atom run */
 	s64			status;		/* its return value */
+	/* Not cleared at submission: each is written before it is read. */
 	s64			results[ASYNC_MAX_ATOMS];
+	struct pt_regs		atom_regs;	/* arch_async_syscall()'s scratch */
 	struct async_atom	atoms[] __counted_by(nr_atoms);
 };
 

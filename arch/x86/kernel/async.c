@@ -37,11 +37,8 @@ void arch_async_atom_nosys(struct pt_regs *regs)
 	regs->ax = __x64_sys_ni_syscall(regs);
 }
 
-/*
- * Show an atom in @regs the way a direct system call shows there: number,
- * arguments, and arch_async_atom_nosys()'s value until it returns.
- */
-void arch_async_atom_regs(struct pt_regs *regs, unsigned int nr, const u64 *args)
+static void x86_async_atom_args(struct pt_regs *regs, unsigned int nr,
+				const u64 *args)
 {
 	regs->orig_ax = nr;
 	regs->di = args[0];
@@ -50,19 +47,32 @@ void arch_async_atom_regs(struct pt_regs *regs, unsigned int nr, const u64 *args
 	regs->r10 = args[3];
 	regs->r8 = args[4];
 	regs->r9 = args[5];
+}
+
+/*
+ * Show an atom in @regs the way a direct system call shows there: number,
+ * arguments, and arch_async_atom_nosys()'s value until it returns.
+ */
+void arch_async_atom_regs(struct pt_regs *regs, unsigned int nr, const u64 *args)
+{
+	x86_async_atom_args(regs, nr, args);
 	arch_async_atom_nosys(regs);
 }
 
-long arch_async_syscall(unsigned int nr, const u64 *args)
+/*
+ * Run atom @nr through x64_sys_call(). The system call wrappers read only
+ * the argument registers of @scratch, so the other ones are left as they
+ * are: a chain passes the same scratch registers for all its atoms.
+ */
+long arch_async_syscall(struct pt_regs *scratch, unsigned int nr,
+			const u64 *args)
 {
-	struct pt_regs regs = {};
-
 	/* Checked at submission; array_index_nospec() needs the bound. */
 	if (WARN_ON_ONCE(nr >= NR_syscalls))
 		return -EINVAL;
 	nr = array_index_nospec(nr, NR_syscalls);
-	arch_async_atom_regs(&regs, nr, args);
-	return x64_sys_call(&regs, nr);
+	x86_async_atom_args(scratch, nr, args);
+	return x64_sys_call(scratch, nr);
 }
 
 /*
