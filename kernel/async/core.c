@@ -96,6 +96,24 @@ bool async_syscall_allowed(unsigned int nr, bool compat)
 	return !async_nr_denied(nr);
 }
 
+/*
+ * A chain with room for @nr_atoms atoms (none for a threadlet), its
+ * header cleared. The results and the scratch registers are not: each
+ * result is written by its atom before a later atom can refer to it, and
+ * arch_async_syscall() sets the registers it passes on.
+ */
+struct async_chain *async_chain_alloc(unsigned int nr_atoms)
+{
+	struct async_chain *chain;
+
+	chain = kmalloc(struct_size(chain, atoms, nr_atoms), GFP_KERNEL_ACCOUNT);
+	if (chain) {
+		memset(chain, 0, offsetof(struct async_chain, results));
+		chain->nr_atoms = nr_atoms;
+	}
+	return chain;
+}
+
 static int async_validate_atom(const struct async_chain *chain,
 			       unsigned int idx, bool compat)
 {

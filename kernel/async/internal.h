@@ -102,6 +102,7 @@ struct async_chain {
 };
 
 /* core.c */
+struct async_chain *async_chain_alloc(unsigned int nr_atoms);
 int async_validate_chain(struct async_chain *chain, bool compat);
 void async_run_chain(struct async_chain *chain);
 

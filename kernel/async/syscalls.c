@@ -35,13 +35,9 @@ static struct async_chain *async_chain_copy(const struct async_args *args,
 	if (compat && (upper_32_bits(args->atoms) || upper_32_bits(args->ring)))
 		return ERR_PTR(-EINVAL);
 
-	chain = kmalloc(struct_size(chain, atoms, args->nr_atoms),
-			GFP_KERNEL_ACCOUNT);
+	chain = async_chain_alloc(args->nr_atoms);
 	if (!chain)
 		return ERR_PTR(-ENOMEM);
-	/* The results and the scratch registers need no clearing. */
-	memset(chain, 0, offsetof(struct async_chain, results));
-	chain->nr_atoms = args->nr_atoms;
 	chain->compat = compat;
 	chain->cookie = args->cookie;
 	if (copy_from_user(chain->atoms, uatoms,

@@ -90,7 +90,7 @@ static struct async_chain *async_thread_alloc(const struct async_thread_args *ar
 {
 	struct async_chain *chain;
 
-	chain = kzalloc(sizeof(*chain), GFP_KERNEL_ACCOUNT);
+	chain = async_chain_alloc(0);
 	if (!chain)
 		return ERR_PTR(-ENOMEM);
 	chain->thread = kzalloc(sizeof(*chain->thread), GFP_KERNEL_ACCOUNT);

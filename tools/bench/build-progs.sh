@@ -4,10 +4,8 @@
 # HDR_DIR has <linux/async.h> (the test kernel's headers; the repo's include/uapi will do on
 # the host). Build output goes to stderr.
 #
-# The shim (libasyncaio_fully_static.a) is built from userspace/ in the working tree; if that
-# does not build (someone is in the middle of a change), from the last commit's userspace/
-# instead, and the programs say so (BENCHINFO shim_source). BENCH_USERSPACE=DIR forces a
-# source tree.
+# The shim (libasyncaio_fully_static.a) is built from userspace/ in the working tree; the
+# programs report which commit (BENCHINFO shim_source).
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 out=$1 hdr=$2
@@ -27,25 +25,9 @@ build_lib() { # SRC_DIR BUILD_DIR
 need_shim=0
 for p in "$@"; do [ "$p" = bench_mem ] || need_shim=1; done
 if [ $need_shim = 1 ]; then
-	if [ -n "${BENCH_USERSPACE:-}" ]; then
-		lib=$TOP/build/bench/userspace-static-forced
-		rm -rf "$lib"
-		build_lib "$BENCH_USERSPACE" "$lib"
-		shim_source="$BENCH_USERSPACE"
-	elif build_lib "$TOP/userspace" "$TOP/build/bench/userspace-static"; then
-		lib=$TOP/build/bench/userspace-static
-		shim_source="working tree $(git -C "$TOP" rev-parse --short HEAD)$(git -C "$TOP" diff --quiet HEAD -- userspace || echo ' + uncommitted changes')"
-	else
-		head=$(git -C "$TOP" rev-parse --short HEAD)
-		echo "build-progs: userspace/ in the working tree does not build; using userspace/ of $head" >&2
-		snap=$TOP/build/bench/userspace-head
-		rm -rf "$snap"
-		mkdir -p "$snap"
-		git -C "$TOP" archive HEAD userspace | tar -x -C "$snap"
-		lib=$TOP/build/bench/userspace-static-head
-		build_lib "$snap/userspace" "$lib"
-		shim_source="commit $head (the working tree's userspace/ did not build)"
-	fi
+	lib=$TOP/build/bench/userspace-static
+	build_lib "$TOP/userspace" "$lib"
+	shim_source="working tree $(git -C "$TOP" rev-parse --short HEAD)$(git -C "$TOP" diff --quiet HEAD -- userspace || echo ' + uncommitted changes')"
 fi
 
 cflags=(-std=gnu11 -O2 -Wall -Wextra -Wno-missing-field-initializers -isystem "$hdr")
