@@ -162,6 +162,10 @@ def build_rows(d):
     ratio_row('B5', 'futex ping-pong (threads) / pipe ping-pong (processes), both on CPU 0',
               'futex_pingpong_threads_cpu0', 'pipe_pingpong_processes_cpu0')
     ratio_row('B5', 'getppid / pipe ping-pong (processes), both on CPU 0', 'getppid', 'pipe_pingpong_processes_cpu0')
+    ratio_row('B5', 'vas_switch round trip / futex ping-pong (threads)', 'vas_switch_roundtrip', 'futex_pingpong_threads')
+    ratio_row('B5', 'vas_switch round trip / futex ping-pong (threads), both on CPU 0', 'vas_switch_roundtrip',
+              'futex_pingpong_threads_cpu0')
+    ratio_row('B5', 'vas_switch round trip / getppid', 'vas_switch_roundtrip', 'getppid')
     # B6: speed = glibc time / shim time
     ratio_row('B6', 'host: shim speed / glibc aio, 1,000 reads, 100 fds',
               'shim_100fd', 'glibc_100fd', '>= 1.0x', '>=', invert=True)

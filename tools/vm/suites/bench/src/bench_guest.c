@@ -27,9 +27,33 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include "bench_common.h"
 #include "bench_aio.h"
+
+/* Switchable address spaces (B5); the copy below when the test kernel has no <linux/vas.h>. */
+#if __has_include(<linux/vas.h>)
+#include <linux/vas.h>
+#else
+#include <linux/types.h>
+#define VAS_HOME		(-1)
+#define VAS_ATTACH_SRC_SELF	(1ULL << 0)
+struct vas_attach_args {
+	__u64 flags;
+	__s32 dst_fd;
+	__s32 src_fd;
+	__u64 src;
+	__u64 dst;
+	__u64 len;
+	__u32 prot;
+	__u32 __reserved;
+};
+#endif
+_Static_assert(sizeof(struct vas_attach_args) == 48, "struct vas_attach_args, version 0");
+#define NR_VAS_CREATE 468
+#define NR_VAS_ATTACH 469
+#define NR_VAS_SWITCH 470
 
 
 #define NR_ASYNC_EXEC 463
@@ -787,6 +811,229 @@ static int b5_futex_pingpong_cpu0(long iters)
 	return r;
 }
 
+/*
+ * vas_switch round trip: vas_switch(space, 0), then vas_switch(VAS_HOME, 0), on one
+ * thread (so on one CPU, like the "cpu0" peers' switch). The space gets, at the same
+ * addresses, only (a) the r-xp mapping of this static program that holds
+ * b5_vas_thread() and syscall(), and (b) a MAP_SHARED|MAP_ANONYMOUS region: a page
+ * for struct b5_vas_job, then the stack of the thread that switches, where glibc also
+ * puts that thread's TLS (errno, the stack protector's canary) and rseq area. While
+ * switched, the thread touches nothing else: raw syscall() only, no globals, no vDSO
+ * (the clock is read at home, before and after the loop). A thread is started for
+ * every sample; its start and join are not timed (run_timed, bench_common.h).
+ */
+#define B5_VAS_STACK (256 * 1024)
+
+struct b5_vas_job {			/* in the shared region */
+	long fd;			/* the space */
+	long iters;
+	unsigned long probe;		/* a page of this program's data: not in the space */
+	long page;
+	int err;			/* 0, or the errno of the call that failed ... */
+	const char *what;		/* ... and which one (a string constant: read at home) */
+	long round;			/* the round trip it failed in (-1: the check) */
+	double ns;			/* the time of @iters round trips */
+};
+
+static struct {
+	int fd;				/* the space, or -1 */
+	char *region;			/* job page + stack, MAP_SHARED */
+	size_t len;
+} b5_vas = { .fd = -1, .region = MAP_FAILED };
+
+static void *b5_vas_thread(void *arg)
+{
+	struct b5_vas_job *job = arg;
+	const long fd = job->fd, iters = job->iters;
+	unsigned char vec[1];
+	struct timespec t0, t1;
+	long i, r;
+
+	/*
+	 * One checked round trip first: in the space, mincore() finds no page of this
+	 * program's data (ENOMEM); at home it does. Proves that the thread switched.
+	 */
+	job->round = -1;
+	if (syscall(NR_VAS_SWITCH, fd, 0L)) {
+		job->err = errno;
+		job->what = "vas_switch(space)";
+		return NULL;
+	}
+	r = syscall(SYS_mincore, job->probe, job->page, vec);
+	if (syscall(NR_VAS_SWITCH, (long)VAS_HOME, 0L))
+		goto stuck;
+	/* at home: a successful syscall() leaves errno alone */
+	if (r != -1 || errno != ENOMEM) {
+		job->err = r ? errno : EPROTO;	/* EPROTO: the data was mapped, no switch */
+		job->what = "mincore(program data) in the space";
+		return NULL;
+	}
+	if (syscall(SYS_mincore, job->probe, job->page, vec)) {
+		job->err = errno;
+		job->what = "mincore(program data) at home";
+		return NULL;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);	/* at home: the vDSO is there */
+	for (i = 0; i < iters; i++) {
+		if (syscall(NR_VAS_SWITCH, fd, 0L)) {
+			job->err = errno;
+			job->what = "vas_switch(space)";
+			job->round = i;
+			return NULL;		/* nothing changed: still at home */
+		}
+		if (syscall(NR_VAS_SWITCH, (long)VAS_HOME, 0L)) {
+			job->round = i;
+			goto stuck;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	job->ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+	return NULL;
+
+stuck:
+	/*
+	 * Still in the space: glibc's thread exit would touch memory that is not mapped
+	 * there. The kernel takes an exiting thread home first (and then clears its tid
+	 * for pthread_join), so leave with a bare exit. errno is in this thread's TLS, in
+	 * the shared region (__errno_location() only adds the TLS offset to %fs).
+	 */
+	job->err = errno;
+	job->what = "vas_switch(VAS_HOME)";
+	syscall(SYS_exit, 0L);
+	return NULL;
+}
+
+static int b5_vas_roundtrip(long iters, double *ns)
+{
+	struct b5_vas_job *job = (struct b5_vas_job *)b5_vas.region;
+	long page = sysconf(_SC_PAGESIZE);
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	*job = (struct b5_vas_job){ .fd = b5_vas.fd, .iters = iters, .page = page,
+		.probe = (uintptr_t)&ppid & ~(uintptr_t)(page - 1) };
+	pthread_attr_init(&attr);
+	r = pthread_attr_setstack(&attr, b5_vas.region + page, B5_VAS_STACK);
+	/* No signal handler is mapped in the space: the thread runs with all blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (!r)
+		r = pthread_create(&t, &attr, b5_vas_thread, job);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		bench_skip("B5", "vas_switch_roundtrip", "failed: pthread_create: %s", strerror(r));
+		return -r;
+	}
+	pthread_join(t, NULL);
+	if (job->err) {
+		bench_skip("B5", "vas_switch_roundtrip", "failed: %s: %s (%s)", job->what,
+			   strerror(job->err), job->round < 0 ? "in the checked round trip" :
+			   "in a timed round trip");
+		return -job->err;
+	}
+	*ns = job->ns;
+	return 0;
+}
+
+/* The r-xp mapping of /proc/self/maps that holds @code. */
+static int text_mapping(uintptr_t code, uintptr_t *start, uintptr_t *end)
+{
+	char line[512], perms[8];
+	unsigned long s, e;
+	FILE *f = fopen("/proc/self/maps", "r");
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (r && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3 && !strcmp(perms, "r-xp") &&
+		    s <= code && code < e) {
+			*start = s;
+			*end = e;
+			r = 0;
+		}
+	fclose(f);
+	return r;
+}
+
+static int vas_attach_self(int fd, uintptr_t addr, size_t len, unsigned int prot)
+{
+	struct vas_attach_args a = { .flags = VAS_ATTACH_SRC_SELF, .dst_fd = fd, .src_fd = -1,
+		.src = addr, .dst = addr, .len = len, .prot = prot };
+
+	return syscall(NR_VAS_ATTACH, &a, sizeof(a)) ? -errno : 0;
+}
+
+/* The space for b5_vas_roundtrip(): 0, or 1 after a BENCHSKIP saying why not. */
+static int b5_vas_setup(void)
+{
+	const char *var = "vas_switch_roundtrip";
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t ts = 0, te = 0;
+	struct utsname u;
+	int major = 0, minor = 0, r;
+
+	/* 468-470 are other calls (file_getattr & co.) from Linux 6.17 on. */
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2 ||
+	    major > 6 || (major == 6 && minor >= 17)) {
+		bench_skip("B5", var, "not measured: no vas_switch in this kernel (%s: 468-470 are other calls)",
+			   u.release);
+		return 1;
+	}
+	errno = 0;
+	b5_vas.fd = syscall(NR_VAS_CREATE, 0L);
+	if (b5_vas.fd < 0) {
+		r = errno;
+		b5_vas.fd = -1;
+		if (r == ENOSYS)
+			bench_skip("B5", var, "not measured: vas_switch is not in this kernel (vas_create: ENOSYS)");
+		else
+			bench_skip("B5", var, "failed: vas_create: %s", strerror(r));
+		return 1;
+	}
+	r = text_mapping((uintptr_t)b5_vas_thread, &ts, &te);
+	if (r) {
+		bench_skip("B5", var, "failed: no r-xp mapping in /proc/self/maps holds the code: %s",
+			   strerror(-r));
+		return 1;
+	}
+	r = vas_attach_self(b5_vas.fd, ts, te - ts, PROT_READ | PROT_EXEC);
+	if (r) {
+		bench_skip("B5", var, "failed: vas_attach(text %#lx-%#lx): %s", (unsigned long)ts,
+			   (unsigned long)te, strerror(-r));
+		return 1;
+	}
+	b5_vas.len = page + B5_VAS_STACK;
+	b5_vas.region = mmap(NULL, b5_vas.len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (b5_vas.region == MAP_FAILED) {
+		bench_skip("B5", var, "failed: mmap: %s", strerror(errno));
+		return 1;
+	}
+	r = vas_attach_self(b5_vas.fd, (uintptr_t)b5_vas.region, b5_vas.len, PROT_READ | PROT_WRITE);
+	if (r) {
+		bench_skip("B5", var, "failed: vas_attach(stack): %s", strerror(-r));
+		return 1;
+	}
+	printf("BENCHINFO vas B5 vas_switch_roundtrip: a space with the text (%lu KiB) and one shared "
+	       "region (%lu KiB: stack, TLS, rseq of the switching thread), nothing else\n",
+	       (unsigned long)(te - ts) / 1024, (unsigned long)b5_vas.len / 1024);
+	return 0;
+}
+
+static void b5_vas_teardown(void)
+{
+	if (b5_vas.fd >= 0)
+		close(b5_vas.fd);
+	if (b5_vas.region != MAP_FAILED)
+		munmap(b5_vas.region, b5_vas.len);
+	b5_vas.fd = -1;
+	b5_vas.region = MAP_FAILED;
+}
+
 static void case_b5(int reps, double ms)
 {
 	struct variant v[] = {
@@ -795,12 +1042,14 @@ static void case_b5(int reps, double ms)
 		{ "pipe_pingpong_processes_cpu0", b5_pipe_pingpong_cpu0 },
 		{ "futex_pingpong_threads_cpu0", b5_futex_pingpong_cpu0 },
 		{ "getppid", b3_direct_getppid },
+		{ .name = "vas_switch_roundtrip", .run_timed = b5_vas_roundtrip },
 	};
 	pthread_t partner[2];
 	pid_t child[2];
 
-	printf("BENCHINFO unit B5 ns per round trip (getppid: per call)\n");
-	bench_skip("B5", "vas_switch_roundtrip", "not measured: vas_switch is not in this kernel");
+	printf("BENCHINFO unit B5 ns per round trip (getppid: per call; vas_switch_roundtrip: "
+	       "vas_switch into a space and vas_switch(VAS_HOME) back)\n");
+	v[5].skip = b5_vas_setup();
 	for (int k = 0; k < 2; k++) {
 		if (pipe(b5_to[k]) || pipe(b5_from[k])) {
 			bench_skip("B5", "all", "pipe: %s", strerror(errno));
@@ -825,7 +1074,8 @@ static void case_b5(int reps, double ms)
 	}
 	for (int k = 0; k < 2; k++)
 		pthread_create(&partner[k], NULL, b5_futex_partner, &b5_turn[k]);
-	run_case("B5", "ns", v, 5, reps, ms);
+	run_case("B5", "ns", v, 6, reps, ms);
+	b5_vas_teardown();
 	for (int k = 0; k < 2; k++) {
 		atomic_store(&b5_turn[k], 2);
 		futex(&b5_turn[k], FUTEX_WAKE_PRIVATE, 1);
