@@ -40,7 +40,12 @@ void async_sched_sleeping(struct task_struct *tsk);
 void async_proc_status(struct seq_file *m, struct task_struct *task);
 void async_thread_resume(void);
 void async_thread_exit(void);
+bool async_task_in_chain(struct task_struct *tsk);
 #else
+static inline bool async_task_in_chain(struct task_struct *tsk)
+{
+	return false;
+}
 static inline void async_ctx_free(struct signal_struct *sig) { }
 static inline void async_sched_sleeping(struct task_struct *tsk) { }
 static inline void async_proc_status(struct seq_file *m,

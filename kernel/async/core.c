@@ -57,7 +57,9 @@ static bool async_nr_denied(unsigned int nr)
 	case __NR_async_cancel:
 	case __NR_async_thread:
 	case __NR_async_thread_return:
-	case __NR_async_exec + 5 ... __NR_async_exec + 6:
+	case __NR_vas_create:
+	case __NR_vas_attach:
+	case __NR_vas_switch:
 	case __NR_setuid:
 	case __NR_setgid:
 	case __NR_setreuid:
@@ -94,6 +96,15 @@ bool async_syscall_allowed(unsigned int nr, bool compat)
 	if (compat)
 		return false;
 	return !async_nr_denied(nr);
+}
+
+/*
+ * True while @tsk runs a chain atom or a threadlet: its user context may
+ * move to a pool thread, which runs in the process's own mm (mm/vas/).
+ */
+bool async_task_in_chain(struct task_struct *tsk)
+{
+	return tsk->async_chain;
 }
 
 /*

@@ -5,6 +5,7 @@
 #include <linux/async_syscalls.h>
 #include <linux/compat.h>
 #include <linux/eventfd.h>
+#include <linux/mmspace.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/syscalls.h>
@@ -111,6 +112,9 @@ SYSCALL_DEFINE2(async_exec, struct async_args __user *, uargs, size_t, size)
 		return -EOPNOTSUPP;
 	/* Not from inside a threadlet: one per task at a time. */
 	if (current->async_chain)
+		return -EBUSY;
+	/* The pool threads run in the process's own mm, not in a space. */
+	if (mmspace_switched(current))
 		return -EBUSY;
 
 	chain = async_chain_copy(&args, in_compat_syscall());

@@ -22,6 +22,7 @@
 #include <linux/async_syscalls.h>
 #include <linux/eventfd.h>
 #include <linux/mm.h>
+#include <linux/mmspace.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
@@ -145,6 +146,9 @@ SYSCALL_DEFINE2(async_thread, struct async_thread_args __user *, uargs,
 		return ret;
 	/* One chain or threadlet per task at a time. */
 	if (current->async_chain)
+		return -EBUSY;
+	/* The pool threads run in the process's own mm, not in a space. */
+	if (mmspace_switched(current))
 		return -EBUSY;
 
 	chain = async_thread_alloc(&args, uargs);

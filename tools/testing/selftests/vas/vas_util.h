@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the vas selftests.
+ *
+ * A thread switched into an address space can only use memory that is
+ * mapped there. Code that switches runs on a pthread whose stack lies in
+ * a MAP_SHARED region (glibc puts the thread's struct pthread, its static
+ * TLS and its rseq area at the top of a stack given with
+ * pthread_attr_setstack()). The start of the same region holds a
+ * struct vas_ctl for handshakes and results. vas_space_new() attaches
+ * that region and the program's text into a new space at the same
+ * addresses. While switched, the code makes raw system calls (vas_sys(),
+ * no errno), calls no library function and touches no global variable;
+ * the test body checks the results after the thread is joined.
+ */
+#ifndef VAS_UTIL_H
+#define VAS_UTIL_H
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/vas.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#ifndef __NR_vas_create
+#define __NR_vas_create		468
+#endif
+#ifndef __NR_vas_attach
+#define __NR_vas_attach		469
+#endif
+#ifndef __NR_vas_switch
+#define __NR_vas_switch		470
+#endif
+
+#define NO_VAS "no vas_create system call: kernel built without CONFIG_MMSPACE"
+
+/* Single accesses the compiler may not merge, split, drop or turn into calls. */
+#ifndef READ_ONCE
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#endif
+#ifndef WRITE_ONCE
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#endif
+
+/* The feature is x86-64 only so far: 4 KiB pages. */
+#define VAS_PAGE		4096UL
+
+/*
+ * A raw system call: returns -errno on failure and touches nothing but
+ * registers, so it can run in a space that maps only text and stack.
+ */
+#ifdef __x86_64__
+static __always_inline
+long vas_sys(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ volatile ("syscall"
+			  : "=a" (ret)
+			  : "0" (nr), "D" (a), "S" (b), "d" (c), "r" (r10),
+			    "r" (r8), "r" (r9)
+			  : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* The thread pointer: glibc's struct pthread, in the thread's stack region. */
+static __always_inline void *vas_tp(void)
+{
+	void *tp;
+
+	__asm__ ("mov %%fs:0, %0" : "=r" (tp));
+	return tp;
+}
+#else
+static inline long vas_sys(long nr, long a, long b, long c, long d, long e,
+			   long f)
+{
+	long ret = syscall(nr, a, b, c, d, e, f);
+
+	return ret == -1 ? -errno : ret;
+}
+
+static inline void *vas_tp(void)
+{
+	return __builtin_thread_pointer();
+}
+#endif
+
+#define RAW0(nr)		vas_sys(nr, 0, 0, 0, 0, 0, 0)
+#define RAW1(nr, a)		vas_sys(nr, (long)(a), 0, 0, 0, 0, 0)
+#define RAW2(nr, a, b)		vas_sys(nr, (long)(a), (long)(b), 0, 0, 0, 0)
+#define RAW3(nr, a, b, c)	vas_sys(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define RAW4(nr, a, b, c, d) \
+	vas_sys(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define RAW6(nr, a, b, c, d, e, f) \
+	vas_sys(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+/* Switch from code that may run in a space: 0 or -errno. */
+static __always_inline long vas_switch_raw(int fd)
+{
+	return RAW2(__NR_vas_switch, fd, 0);
+}
+
+/* 0 if the page at @page is mapped in the caller's current space, else -ENOMEM. */
+static __always_inline long vas_probe(const void *page)
+{
+	unsigned char vec;
+
+	return RAW3(__NR_mincore, page, VAS_PAGE, &vec);
+}
+
+static __always_inline long vas_now_ms(void)
+{
+	struct timespec ts;
+
+	if (RAW2(__NR_clock_gettime, CLOCK_MONOTONIC, &ts))
+		return -1;
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static __always_inline int vas_load(const int *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static __always_inline void vas_store(int *p, int v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/*
+ * Wait until *@p == @v, for at most @ms milliseconds: 0 or -ETIMEDOUT.
+ * Safe in a space (raw system calls only).
+ */
+static __always_inline
+long vas_wait_for(const int *p, int v, long ms)
+{
+	long end = vas_now_ms() + ms;
+
+	while (vas_load(p) != v) {
+		if (vas_now_ms() > end)
+			return -ETIMEDOUT;
+		RAW0(__NR_sched_yield);
+	}
+	return 0;
+}
+
+/* Sleep @ms milliseconds with a raw nanosleep. */
+static __always_inline void vas_sleep_ms(long ms)
+{
+	/* Field by field: no initializer copied from .rodata, which a space lacks. */
+	struct timespec ts;
+
+	WRITE_ONCE(ts.tv_sec, ms / 1000);
+	WRITE_ONCE(ts.tv_nsec, (ms % 1000) * 1000000);
+	RAW2(__NR_nanosleep, &ts, NULL);
+}
+
+/* The errno of a system call that does not exist. */
+static inline int vas_nosys_errno(void)
+{
+	syscall(-1L);
+	return errno;
+}
+
+/* The system calls, for code that runs at home (errno, -1 on failure). */
+static inline int vas_create(unsigned int flags)
+{
+	return syscall(__NR_vas_create, flags);
+}
+
+static inline int vas_attach(const void *args, size_t size)
+{
+	return syscall(__NR_vas_attach, args, size);
+}
+
+static inline int vas_switch(int fd, unsigned int flags)
+{
+	return syscall(__NR_vas_switch, fd, flags);
+}
+
+static inline void vas_args(struct vas_attach_args *a, __u64 flags,
+			    int dst_fd, int src_fd, __u64 src, __u64 dst,
+			    __u64 len, __u32 prot)
+{
+	memset(a, 0, sizeof(*a));
+	a->flags = flags;
+	a->dst_fd = dst_fd;
+	a->src_fd = src_fd;
+	a->src = src;
+	a->dst = dst;
+	a->len = len;
+	a->prot = prot;
+}
+
+/* vas_attach() of @args: 0 or -errno. */
+static inline int vas_attach_ret(const struct vas_attach_args *a)
+{
+	return vas_attach(a, sizeof(*a)) ? -errno : 0;
+}
+
+/* Attach [@addr, @addr + @len) of the current space at the same address. */
+static inline int vas_attach_self(int vfd, const void *addr, size_t len, int prot)
+{
+	struct vas_attach_args a;
+
+	vas_args(&a, VAS_ATTACH_SRC_SELF, vfd, -1, (uintptr_t)addr,
+		 (uintptr_t)addr, len, prot);
+	return vas_attach_ret(&a);
+}
+
+/* Attach @len bytes of the file @fd at offset @off, at @dst. */
+static inline int vas_attach_file(int vfd, int fd, off_t off, const void *dst,
+				  size_t len, int prot, bool private)
+{
+	struct vas_attach_args a;
+
+	vas_args(&a, VAS_ATTACH_SRC_FD | (private ? VAS_ATTACH_PRIVATE : 0),
+		 vfd, fd, off, (uintptr_t)dst, len, prot);
+	return vas_attach_ret(&a);
+}
+
+/* An address range that is free at home, kept reserved (PROT_NONE) there. */
+static inline void *vas_reserve(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A memfd of @len bytes, every 64-bit word set to @fill. */
+static inline int vas_memfd(size_t len, __u64 fill)
+{
+	int fd = syscall(__NR_memfd_create, "vas", 0);
+	__u64 *p;
+	size_t i;
+
+	if (fd < 0 || ftruncate(fd, len))
+		return -1;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	for (i = 0; i < len / sizeof(*p); i++)
+		p[i] = fill;
+	munmap(p, len);
+	return fd;
+}
+
+/* Map @fd shared at @addr, which vas_reserve() returned. */
+static inline void *vas_map_at(void *addr, size_t len, int prot, int fd)
+{
+	void *p = mmap(addr, len, prot, MAP_SHARED | MAP_FIXED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * The executable file mappings of the current space, which hold the
+ * program's text (a static program has one; a dynamic one also has its
+ * libraries'). Fills @start/@end, returns how many (at most @max).
+ */
+static inline int vas_text_ranges(unsigned long *start, unsigned long *end, int max)
+{
+	char line[512], perms[8], path[256];
+	unsigned long s, e;
+	int n = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		return -1;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		path[0] = 0;
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &s, &e, perms, path) < 3)
+			continue;
+		if (strcmp(perms, "r-xp") || path[0] != '/')
+			continue;
+		start[n] = s;
+		end[n] = e;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Attach the program's text (read and execute) into @vfd: the mappings
+ * that hold this function, syscall() and pthread_create(). 0 or -errno.
+ */
+static inline int vas_attach_text(int vfd)
+{
+	unsigned long start[8], end[8];
+	const void *need[] = { (void *)vas_attach_text, (void *)syscall,
+			       (void *)pthread_create };
+	int i, j, n, ret;
+
+	n = vas_text_ranges(start, end, 8);
+	if (n <= 0)
+		return -ENOENT;
+	for (j = 0; j < 3; j++) {
+		for (i = 0; i < n; i++)
+			if ((uintptr_t)need[j] >= start[i] && (uintptr_t)need[j] < end[i])
+				break;
+		if (i == n)
+			return -ENOENT;
+	}
+	for (i = 0; i < n; i++) {
+		ret = vas_attach_self(vfd, (void *)start[i], end[i] - start[i],
+				      PROT_READ | PROT_EXEC);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The start of every thread's shared region. */
+#define VAS_REGION_SIZE		(512 * 1024UL)
+#define VAS_CTL_SIZE		(64 * 1024UL)
+#define VAS_BUF_SIZE		(VAS_CTL_SIZE - 2048)
+
+struct vas_ctl {
+	int (*fn)(struct vas_ctl *c);	/* what the thread runs */
+	int fd[4];			/* spaces and files it uses */
+	long arg[16];			/* inputs */
+	long res[32];			/* results, checked by the test body */
+	int state;			/* handshakes with the test body */
+	int go;
+	int tid;
+	int ret;			/* fn()'s return value */
+	void *home_page;		/* a page mapped at home only */
+	char buf[VAS_BUF_SIZE];
+};
+
+static_assert(sizeof(struct vas_ctl) <= VAS_CTL_SIZE, "vas_ctl too large");
+
+struct vas_thread {
+	struct vas_ctl *ctl;		/* == region */
+	char *region;			/* MAP_SHARED: ctl, then stack, TLS, TCB */
+	size_t len;
+	pthread_t th;
+	bool started;
+};
+
+/* The thread's own struct vas_ctl, for signal handlers. In static TLS. */
+static __thread struct vas_ctl *vas_self;
+
+/* A private anonymous page that is never attached anywhere. */
+static void *vas_home_only;
+
+static inline int vas_thread_init(struct vas_thread *t)
+{
+	void *p;
+
+	memset(t, 0, sizeof(*t));
+	if (!vas_home_only) {
+		vas_home_only = mmap(NULL, VAS_PAGE, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (vas_home_only == MAP_FAILED)
+			return -1;
+		memset(vas_home_only, 0x5a, VAS_PAGE);
+	}
+	p = mmap(NULL, VAS_REGION_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	t->region = p;
+	t->len = VAS_REGION_SIZE;
+	t->ctl = p;
+	t->ctl->home_page = vas_home_only;
+	return 0;
+}
+
+static void *vas_thread_main(void *arg)
+{
+	struct vas_ctl *c = arg;
+
+	vas_self = c;
+	c->tid = syscall(SYS_gettid);
+	c->ret = c->fn(c);
+	return NULL;
+}
+
+/* Start @fn(t->ctl) on a thread whose stack is t's shared region. */
+static inline int vas_thread_start(struct vas_thread *t, int (*fn)(struct vas_ctl *c))
+{
+	pthread_attr_t attr;
+	int ret;
+
+	t->ctl->fn = fn;
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, t->region + VAS_CTL_SIZE, t->len - VAS_CTL_SIZE);
+	ret = pthread_create(&t->th, &attr, vas_thread_main, t->ctl);
+	pthread_attr_destroy(&attr);
+	t->started = !ret;
+	return ret;
+}
+
+/* Join within @secs seconds: 0, else -1 (the thread is left behind). */
+static inline int vas_thread_join(struct vas_thread *t, int secs)
+{
+	struct timespec ts;
+
+	if (!t->started)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += secs;
+	if (pthread_timedjoin_np(t->th, NULL, &ts))
+		return -1;
+	t->started = false;
+	return 0;
+}
+
+/* Run @fn on t's thread and wait for it. */
+static inline int vas_thread_run(struct vas_thread *t, int (*fn)(struct vas_ctl *c),
+				 int secs)
+{
+	int ret = vas_thread_start(t, fn);
+
+	return ret ? ret : vas_thread_join(t, secs);
+}
+
+/* A new space with the program's text and t's region: the fd or -errno. */
+static inline int vas_space_new(struct vas_thread *t)
+{
+	int fd = vas_create(0);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = vas_attach_text(fd);
+	if (!ret)
+		ret = vas_attach_self(fd, t->region, t->len, PROT_READ | PROT_WRITE);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* A "key:\tvalue" line of /proc/self/fdinfo/@fd, or -1. */
+static inline long vas_fdinfo(int fd, const char *key)
+{
+	char path[64], line[256];
+	size_t len = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* A line of /proc/meminfo in KiB, or -1. */
+static inline long vas_meminfo_kb(const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/*
+ * Wait until Shmem is at most @kb KiB, for at most @ms milliseconds.
+ * Returns the last value read.
+ */
+static inline long vas_shmem_wait_below(long kb, long ms)
+{
+	long end = vas_now_ms() + ms, v;
+
+	for (;;) {
+		v = vas_meminfo_kb("Shmem");
+		if (v <= kb || vas_now_ms() > end)
+			return v;
+		usleep(10000);
+	}
+}
+
+#endif /* VAS_UTIL_H */
