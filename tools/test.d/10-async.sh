@@ -1,4 +1,5 @@
 # Sourced by tools/test-all.sh: the syslet selftests, and R14 on a kernel built without
-# CONFIG_ASYNC_SYSCALLS (a second kernel, built once and then incremental).
+# CONFIG_ASYNC_SYSCALLS and CONFIG_MMSPACE (a second kernel, built once and then
+# incremental), where every new system call must return ENOSYS.
 step vm-x86_64-async pass vm x86_64 async
-step vm-x86_64-async-off pass env KCONFIG_OFF=ASYNC_SYSCALLS tools/vm/vm-test.sh x86_64 async-off
+step vm-x86_64-async-off pass env KCONFIG_OFF="ASYNC_SYSCALLS MMSPACE" tools/vm/vm-test.sh x86_64 async-off

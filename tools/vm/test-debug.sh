@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make test-debug: the syslet selftests on an x86_64 kernel built with KASAN, lockdep
+# make test-debug: the syslet and address-space selftests on an x86_64 kernel built with KASAN, lockdep
 # (PROVE_LOCKING, PROVE_RCU), DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS, slab debugging and
 # kmemleak (tools/configs/debug.config). judge.sh fails the run on any splat; the
 # kmemleak-clear suite clears boot-time suspects first and the kmemleak suite fails on any
@@ -11,4 +11,4 @@ cd "$TOP"
 # init passes the kernel command line's VAR=value words on to the tests' environment.
 export KAPPEND="ASYNC_FUZZ_ITERS=${ASYNC_FUZZ_ITERS:-1000000}${KAPPEND:+ $KAPPEND}"
 KVARIANT="debug${KVARIANT:+ $KVARIANT}" exec tools/vm/vm-test.sh x86_64 \
-	kmemleak-clear async kmemleak
+	kmemleak-clear async vas kmemleak
