@@ -2,7 +2,8 @@
 # judge.sh LOG [--qemu-rc N]: decide whether a VM run passed, from its console log.
 # Fails on: no VMTEST-DONE line (hang, panic, crash), any top-level "not ok", no test at
 # all, or any kernel splat line (Oops, BUG, WARNING, KASAN, UBSAN, lockdep, RCU stall,
-# kmemleak, panic). Prints the offending lines and a one-line verdict.
+# kmemleak, panic; the stack dump of an OOM report only if no test announced it). Prints the
+# offending lines and a one-line verdict.
 set -uo pipefail
 log=$1
 qrc=
@@ -12,7 +13,16 @@ qrc=
 splat='^\[ *[0-9]+\.[0-9]+\] .*(Oops|BUG:|WARNING:|KASAN|UBSAN|kernel BUG|general protection fault|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected stall|RCU stall|unreferenced object|Call Trace:|cut here)'
 fail=0
 why=()
-if grep -aEn "$splat" "$log" >/tmp/judge.$$ 2>/dev/null; then
+# A test that means to invoke the OOM killer writes "vmtest: expecting oom-killer" to
+# /dev/kmsg first. After that line, and only inside an OOM report (from "invoked
+# oom-killer:" to its "Killed process" or "oom-kill:" line), the report's stack dump
+# ("Call Trace:") is not a splat; every other splat word still is.
+if awk -v re="$splat" '
+	/vmtest: expecting oom-killer/ { expect = 1 }
+	/invoked oom-killer:/ { in_oom = expect }
+	$0 ~ re && !(in_oom && /Call Trace:/) { print NR ":" $0; found = 1 }
+	/Killed process|oom-kill:/ { in_oom = 0 }
+	END { exit !found }' "$log" >/tmp/judge.$$ 2>/dev/null; then
 	fail=1
 	why+=("kernel splat")
 	echo "---- kernel splat lines:"
