@@ -3566,6 +3566,181 @@ TEST_F_TIMEOUT(vas, v08_100k_switches_no_leak, 300)
 	EXPECT_GE(before + SHM_SLACK_KB, after);
 }
 
+#define CG_ROOT		"/sys/fs/cgroup"
+#define OOM_LIMIT	(32UL << 20)
+
+static int cg_write(const char *cg, const char *file, const char *val)
+{
+	char path[256];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+/* The "oom_kill" count of a cgroup's memory.events, -1 if unreadable. */
+static long cg_oom_kills(const char *cg)
+{
+	char path[256], line[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/memory.events", cg);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "oom_kill %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* A new memory cgroup below the root: NULL, or why there is none. */
+static const char *memcg_new(char *cg, size_t len, const char *name)
+{
+	char path[256];
+
+	mkdir(CG_ROOT, 0755);
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
+		return "no cgroup2 hierarchy";
+	cg_write(CG_ROOT, "cgroup.subtree_control", "+memory");
+	snprintf(cg, len, CG_ROOT "/%s-%d", name, getpid());
+	if (mkdir(cg, 0755))
+		return "cannot create a cgroup";
+	snprintf(path, sizeof(path), "%s/memory.max", cg);
+	if (access(path, F_OK)) {
+		rmdir(cg);
+		return "no memory controller (CONFIG_MEMCG)";
+	}
+	return NULL;
+}
+
+/* Switch in and stay until told (go == 1), polling every 10 ms for @arg[0] polls. */
+static int fn_stay_inside(struct vas_ctl *c)
+{
+	long i;
+
+	c->res[0] = vas_switch_raw(c->fd[0]);
+	if (c->res[0])
+		return 1;
+	vas_store(&c->state, 1);
+	for (i = 0; i < c->arg[0] && vas_load(&c->go) != 1; i++)
+		vas_sleep_ms(10);
+	c->res[1] = vas_load(&c->go);
+	c->res[2] = vas_switch_raw(VAS_HOME);
+	return 0;
+}
+
+/* Once the leader has gone, allocate until the memory cgroup's OOM killer strikes. */
+static void *oom_hog(void *leader)
+{
+	pthread_join(*(pthread_t *)leader, NULL);
+	usleep(200 * 1000);
+	for (;;) {
+		char *p = mmap(NULL, 1UL << 20, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p != MAP_FAILED)
+			memset(p, 1, 1UL << 20);
+	}
+	return NULL;
+}
+
+/*
+ * v09: the OOM killer scores, kills and reaps the process's own mm. A
+ * process in a tight memory cgroup has a thread in a space that this
+ * process is in too; its leader is gone, so the OOM killer finds it by the
+ * switched thread first. Taking that thread's mm would mark the space as
+ * the victim's and kill every process with a thread in it: this one.
+ */
+TEST_F_TIMEOUT(vas, v09_oom_killer_kills_process_not_space_users, 120)
+{
+	static const char marker[] = "vmtest: expecting oom-killer\n";
+	struct vas_thread tp, ta;
+	char cg[128], val[32], c;
+	int vfd, status, ready[2], kmsg;
+	const char *why;
+	pid_t pid;
+
+	if (geteuid())
+		SKIP(return, "needs root for a memory cgroup");
+	why = memcg_new(cg, sizeof(cg), "vas-oom");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, vas_thread_init(&tp));
+	vfd = vas_space_new(&tp);
+	ASSERT_LE(0, vfd);
+	tp.ctl->fd[0] = vfd;
+	tp.ctl->arg[0] = 10000;
+	ASSERT_EQ(0, vas_thread_start(&tp, fn_stay_inside));
+	ASSERT_EQ(0, vas_wait_for(&tp.ctl->state, 1, 20000));
+	ASSERT_EQ(0, tp.ctl->res[0]);
+	snprintf(val, sizeof(val), "%lu", OOM_LIMIT);
+	ASSERT_EQ(0, cg_write(cg, "memory.max", val));
+	/* The console judge lets the OOM report's stack dump through after this. */
+	kmsg = open("/dev/kmsg", O_WRONLY);
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(sizeof(marker) - 1, write(kmsg, marker, sizeof(marker) - 1));
+	close(kmsg);
+	ASSERT_EQ(0, pipe(ready));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pthread_t leader = pthread_self(), hog;
+
+		close(ready[0]);
+		snprintf(val, sizeof(val), "%d", getpid());
+		if (cg_write(cg, "cgroup.procs", val))
+			_exit(10);
+		if (vas_thread_init(&ta) || vas_attach_self(vfd, ta.region, ta.len, RW))
+			_exit(11);
+		ta.ctl->fd[0] = vfd;
+		ta.ctl->arg[0] = 100000;
+		if (vas_thread_start(&ta, fn_stay_inside) ||
+		    vas_wait_for(&ta.ctl->state, 1, 20000) || ta.ctl->res[0])
+			_exit(12);
+		if (pthread_create(&hog, NULL, oom_hog, &leader))
+			_exit(13);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(14);
+		pthread_exit(NULL);
+	}
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	close(ready[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	TH_LOG("child status %#x", status);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	/*
+	 * The cgroup's own OOM killer did it: the process's memory stayed
+	 * charged to its cgroup after the leader left (mm->owner was found
+	 * past the thread in the space).
+	 */
+	EXPECT_EQ(1, cg_oom_kills(cg));
+
+	/* Still here, still inside: only the other process's thread left the space. */
+	EXPECT_EQ(1, vas_fdinfo(vfd, "vas-threads"));
+	vas_store(&tp.ctl->go, 1);
+	ASSERT_EQ(0, vas_thread_join(&tp, 20));
+	EXPECT_EQ(1, tp.ctl->res[1]);
+	EXPECT_EQ(0, tp.ctl->res[2]);
+	EXPECT_EQ(0, vas_fdinfo(vfd, "vas-threads"));
+	close(vfd);
+	/* The cgroup empties once the killed process is reaped. */
+	for (c = 0; c < 50 && rmdir(cg); c++)
+		usleep(100 * 1000);
+	EXPECT_GT(50, c);
+}
+
 #define KMEMLEAK "/sys/kernel/debug/kmemleak"
 
 /* Is a kmemleak report (object and backtrace) about a vas allocation? */
