@@ -12,6 +12,8 @@ PKGS=(
 	gcc-powerpc64-linux-gnu g++-powerpc64-linux-gnu
 	gcc-s390x-linux-gnu g++-s390x-linux-gnu
 	gcc-i686-linux-gnu
+	# compat test programs: the 32-bit (31-bit on s390) C libraries of the cross compilers
+	libc6-dev-i386-cross gcc-12-multilib-powerpc64-linux-gnu gcc-12-multilib-s390x-linux-gnu
 	# user space
 	cmake pkg-config catch2 libboost-context-dev liburing-dev
 )
