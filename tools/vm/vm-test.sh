@@ -5,7 +5,8 @@
 #
 # Kernel programs and the guest's /bin helpers come from tools/vm/bin/*.c.
 # A suite is either a kselftest collection of the kernel tree (tools/testing/selftests/SUITE,
-# built with its own Makefile through kselftest's `install`), or a project suite in
+# built with its own Makefile through kselftest's `install`; SUITE-compat builds the same
+# collection with the arch's COMPAT_CC, static, for the compat ABI), or a project suite in
 # tools/vm/suites/SUITE/ (every *.c there becomes one static program; an executable
 # build.sh there, if present, is called as `build.sh STAGE_DIR HDR_DIR` with ARCH, TARGET_CC
 # and TOP in its environment, puts prebuilt static programs and their support files into
@@ -61,6 +62,23 @@ for c in "$TOP"/tools/vm/bin/*.c; do
 	$tcc -O2 -Wall -o "$stage/bin/$(basename "$c" .c)" "$c"
 done
 : >"$stage/tests/kselftest-list.txt"
+
+# kselftest COLLECTION NAME CC: build the tree's selftests/COLLECTION with CC and stage it as
+# the guest's /tests/NAME (NAME is COLLECTION-compat for the compat ABI's build of it).
+kselftest() {
+	local c=$1 name=$2 cc=$3 kst=$BUILD/kselftest/$kname-$2
+	rm -rf "$kst"
+	mkdir -p "$kst"
+	make -s -C "$ksrc/tools/testing/selftests" TARGETS="$c" ARCH="$KARCH" CC="$cc" \
+		KHDR_INCLUDES="-isystem $hdr" O="$kst" INSTALL_PATH="$kst/install" install >"$kst.log" 2>&1 ||
+		{ cat "$kst.log"; echo "vm-test: building selftests/$c for $name failed" >&2; exit 1; }
+	mkdir -p "$stage/tests/$name"
+	(cd "$kst/install/$c" && tar -cf - .) | tar -xf - -C "$stage/tests/$name"
+	sed "s/^$c:/$name:/" "$kst/install/kselftest-list.txt" >>"$stage/tests/kselftest-list.txt"
+	# The collection's own timeout is for real hardware; tools/vm/settings/ may raise it for TCG.
+	[ ! -f "$TOP/tools/vm/settings/$c" ] || cp "$TOP/tools/vm/settings/$c" "$stage/tests/$name/settings"
+}
+
 for s in "${suites[@]}"; do
 	if [ -d "$TOP/tools/vm/suites/$s" ]; then
 		mkdir -p "$stage/tests/$s"
@@ -86,17 +104,10 @@ for s in "${suites[@]}"; do
 		done
 		[ ! -f "$TOP/tools/vm/suites/$s/settings" ] || cp "$TOP/tools/vm/suites/$s/settings" "$stage/tests/$s/"
 	elif [ -d "$ksrc/tools/testing/selftests/$s" ]; then
-		kst=$BUILD/kselftest/$kname-$s
-		rm -rf "$kst"
-		mkdir -p "$kst"
-		make -s -C "$ksrc/tools/testing/selftests" TARGETS="$s" ARCH="$KARCH" CC="$tcc" \
-			KHDR_INCLUDES="-isystem $hdr" O="$kst" INSTALL_PATH="$kst/install" install >"$kst.log" 2>&1 ||
-			{ cat "$kst.log"; echo "vm-test: building selftests/$s failed" >&2; exit 1; }
-		(cd "$kst/install" && tar -cf - --exclude=run_kselftest.sh --exclude=kselftest-list.txt --exclude=kselftest .) |
-			tar -xf - -C "$stage/tests"
-		cat "$kst/install/kselftest-list.txt" >>"$stage/tests/kselftest-list.txt"
-		# The collection's own timeout is for real hardware; tools/vm/settings/ may raise it for TCG.
-		[ ! -f "$TOP/tools/vm/settings/$s" ] || cp "$TOP/tools/vm/settings/$s" "$stage/tests/$s/settings"
+		kselftest "$s" "$s" "$tcc"
+	elif [ "${s%-compat}" != "$s" ] && [ -d "$ksrc/tools/testing/selftests/${s%-compat}" ]; then
+		[ -n "${COMPAT_CC:-}" ] || { echo "vm-test: ARCH $arch has no compat compiler for $s" >&2; exit 2; }
+		kselftest "${s%-compat}" "$s" "$COMPAT_CC -static -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64"
 	else
 		echo "vm-test: no suite '$s' (neither tools/vm/suites/$s nor $ksrc/tools/testing/selftests/$s)" >&2
 		exit 2
