@@ -22,6 +22,7 @@ long arch_async_syscall(struct pt_regs *scratch, unsigned int nr,
 void arch_async_atom_regs(struct pt_regs *regs, unsigned int nr, const u64 *args);
 void arch_async_atom_nosys(struct pt_regs *regs);
 unsigned int arch_async_nr_syscalls(bool compat);
+bool arch_async_compat_nr_denied(unsigned int nr);
 bool arch_async_refuse_caller(void);
 void arch_async_atom_reset(void);
 bool arch_async_can_hand_off(struct task_struct *tsk);

@@ -94,7 +94,7 @@ bool async_syscall_allowed(unsigned int nr, bool compat)
 	if (nr >= arch_async_nr_syscalls(compat))
 		return false;
 	if (compat)
-		return false;
+		return !arch_async_compat_nr_denied(nr);
 	return !async_nr_denied(nr);
 }
 
@@ -138,17 +138,11 @@ static int async_validate_atom(const struct async_chain *chain,
 	if (!async_syscall_allowed(atom->nr, compat))
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(atom->args); i++) {
-		if (atom->ref_mask & ASYNC_ARG_REF(i)) {
-			/* Only earlier atoms: the chain stays linear. */
-			if (atom->args[i] >= idx)
-				return -EINVAL;
-		} else if (compat && upper_32_bits(atom->args[i])) {
+		/* Only earlier atoms: the chain stays linear. */
+		if (atom->ref_mask & ASYNC_ARG_REF(i) && atom->args[i] >= idx)
 			return -EINVAL;
-		}
 	}
 	if (atom->result) {
-		if (compat && upper_32_bits(atom->result))
-			return -EINVAL;
 		if (!IS_ALIGNED(atom->result, sizeof(s64)))
 			return -EINVAL;
 		if (!access_ok(u64_to_user_ptr(atom->result), sizeof(s64)))

@@ -101,6 +101,11 @@ struct async_chain {
 	struct async_atom	atoms[] __counted_by(nr_atoms);
 };
 
+/* compat.c */
+int async_args_from_compat(struct async_args *args);
+int async_atoms_from_compat(struct async_atom *atoms, unsigned int nr_atoms);
+int async_thread_args_from_compat(struct async_thread_args *args);
+
 /* core.c */
 struct async_chain *async_chain_alloc(unsigned int nr_atoms);
 int async_validate_chain(struct async_chain *chain, bool compat);
@@ -123,5 +128,9 @@ void async_post_completion(struct async_chain *chain);
 long async_ring_wait(struct async_ring_ctx *ring, u32 min_complete,
 		     const struct timespec64 *timeout);
 int async_chain_cancel(struct async_ctx *ctx, u64 uaddr, u64 cookie);
+
+/* syscalls.c */
+long do_async_cancel(struct async_ring __user *uring, u64 cookie,
+		     unsigned int flags);
 
 #endif /* _KERNEL_ASYNC_INTERNAL_H */

@@ -131,6 +131,22 @@ static int async_ring_read_head(struct async_ring_ctx *ring, u32 *head)
 }
 
 /*
+ * Is @head, read from user space, ahead of ring->tail or more than the
+ * ring size behind it?
+ * A post publishes the user's tail before the kernel's (both under
+ * post_lock), so a consumer can have moved its head past ring->tail by
+ * the completion being posted: let that post finish before deciding.
+ */
+static bool async_ring_head_invalid(struct async_ring_ctx *ring, u32 head)
+{
+	if ((u32)(READ_ONCE(ring->tail) - head) <= ring->entries)
+		return false;
+	mutex_lock(&ring->post_lock);
+	mutex_unlock(&ring->post_lock);
+	return (u32)(READ_ONCE(ring->tail) - head) > ring->entries;
+}
+
+/*
  * Reserve the slot the chain's completion will use. Entries not yet
  * consumed plus slots already reserved must leave one free, else -EAGAIN.
  * The arithmetic is on free-running u32 indices and is correct across
@@ -144,11 +160,11 @@ static int async_ring_reserve(struct async_ctx *ctx,
 
 	if (async_ring_read_head(ring, &head))
 		return -EFAULT;
+	if (async_ring_head_invalid(ring, head))
+		return -EINVAL;
 	spin_lock(&ctx->lock);
 	used = ring->tail - head;
-	if (used > ring->entries)
-		ret = -EINVAL;		/* head is not behind tail */
-	else if (used + ring->reserved >= ring->entries)
+	if (used + ring->reserved >= ring->entries)
 		ret = -EAGAIN;
 	else
 		ring->reserved++;
@@ -285,7 +301,7 @@ long async_ring_wait(struct async_ring_ctx *ring, u32 min_complete,
 		return -EINVAL;
 	if (async_ring_read_head(ring, &head))
 		return -EFAULT;
-	if ((u32)(READ_ONCE(ring->tail) - head) > ring->entries)
+	if (async_ring_head_invalid(ring, head))
 		return -EINVAL;
 
 	if (!timeout) {

@@ -33,8 +33,6 @@ static struct async_chain *async_chain_copy(const struct async_args *args,
 		return ERR_PTR(-EINVAL);
 	if (!args->nr_atoms || args->nr_atoms > ASYNC_MAX_ATOMS)
 		return ERR_PTR(-EINVAL);
-	if (compat && (upper_32_bits(args->atoms) || upper_32_bits(args->ring)))
-		return ERR_PTR(-EINVAL);
 
 	chain = async_chain_alloc(args->nr_atoms);
 	if (!chain)
@@ -45,6 +43,11 @@ static struct async_chain *async_chain_copy(const struct async_args *args,
 			   array_size(args->nr_atoms, sizeof(*uatoms)))) {
 		ret = -EFAULT;
 		goto err;
+	}
+	if (compat) {
+		ret = async_atoms_from_compat(chain->atoms, chain->nr_atoms);
+		if (ret)
+			goto err;
 	}
 	ret = async_validate_chain(chain, compat);
 	if (ret)
@@ -98,6 +101,7 @@ static int async_report_sync(struct async_args __user *uargs,
  */
 SYSCALL_DEFINE2(async_exec, struct async_args __user *, uargs, size_t, size)
 {
+	bool compat = in_compat_syscall();
 	struct async_chain *chain;
 	struct async_args args;
 	struct async_ctx *ctx;
@@ -110,6 +114,8 @@ SYSCALL_DEFINE2(async_exec, struct async_args __user *, uargs, size_t, size)
 		return ret;
 	if (arch_async_refuse_caller())
 		return -EOPNOTSUPP;
+	if (compat && async_args_from_compat(&args))
+		return -EINVAL;
 	/* Not from inside a threadlet: one per task at a time. */
 	if (current->async_chain)
 		return -EBUSY;
@@ -117,7 +123,7 @@ SYSCALL_DEFINE2(async_exec, struct async_args __user *, uargs, size_t, size)
 	if (mmspace_switched(current))
 		return -EBUSY;
 
-	chain = async_chain_copy(&args, in_compat_syscall());
+	chain = async_chain_copy(&args, compat);
 	if (IS_ERR(chain))
 		return PTR_ERR(chain);
 	ret = async_chain_attach(chain, args.ring);
@@ -192,8 +198,8 @@ SYSCALL_DEFINE4(async_wait, struct async_ring __user *, uring,
  * -ECANCELED), -ENOENT when no such chain is pending, -EALREADY when it
  * is already completing.
  */
-SYSCALL_DEFINE3(async_cancel, struct async_ring __user *, uring,
-		__u64, cookie, unsigned int, flags)
+long do_async_cancel(struct async_ring __user *uring, u64 cookie,
+		     unsigned int flags)
 {
 	struct async_ctx *ctx;
 
@@ -206,4 +212,10 @@ SYSCALL_DEFINE3(async_cancel, struct async_ring __user *, uring,
 		return -ENOENT;
 	/* Only a ring chains were submitted with can have one pending. */
 	return async_chain_cancel(ctx, (u64)(unsigned long)uring, cookie);
+}
+
+SYSCALL_DEFINE3(async_cancel, struct async_ring __user *, uring,
+		__u64, cookie, unsigned int, flags)
+{
+	return do_async_cancel(uring, cookie, flags);
 }

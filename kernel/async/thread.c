@@ -20,6 +20,7 @@
  * async_thread_return() posts the completion and joins the pool.
  */
 #include <linux/async_syscalls.h>
+#include <linux/compat.h>
 #include <linux/eventfd.h>
 #include <linux/mm.h>
 #include <linux/mmspace.h>
@@ -141,6 +142,8 @@ SYSCALL_DEFINE2(async_thread, struct async_thread_args __user *, uargs,
 		return ret;
 	if (arch_async_refuse_caller())
 		return -EOPNOTSUPP;
+	if (in_compat_syscall() && async_thread_args_from_compat(&args))
+		return -EINVAL;
 	ret = async_thread_check(&args);
 	if (ret)
 		return ret;
@@ -220,6 +223,9 @@ SYSCALL_DEFINE1(async_thread_return, long, value)
 
 	if (!chain || !chain->thread)
 		return -EINVAL;
+	/* A 32-bit function returned an int-sized long: keep its sign. */
+	if (in_compat_syscall())
+		value = (s32)value;
 	ctx = chain->ctx;
 	async_thread_end(chain);
 	if (test_bit(ASYNC_CHAIN_WENT_ASYNC, &chain->flags)) {

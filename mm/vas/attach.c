@@ -24,6 +24,7 @@
 #include <linux/sched/task.h>
 #include <linux/security.h>
 #include <linux/slab.h>
+#include <linux/sizes.h>
 #include <linux/syscalls.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
@@ -65,10 +66,13 @@ static int mmspace_attach_check(const struct vas_attach_args *a)
 	if (check_add_overflow(a->src, a->len, &end) ||
 	    check_add_overflow(a->dst, a->len, &end) || end > ULONG_MAX)
 		return -EINVAL;
-	/* A compat caller's addresses are 32-bit: garbage above is refused. */
+	/*
+	 * A compat caller's ranges lie below 4 GiB: garbage in the upper
+	 * bits, or a range that wraps in 32 bits, is refused, not truncated.
+	 */
 	if (in_compat_syscall() &&
-	    (upper_32_bits(a->dst) || upper_32_bits(a->len) ||
-	     (src != VAS_ATTACH_SRC_FD && upper_32_bits(a->src))))
+	    (a->dst + a->len > SZ_4G ||
+	     (src != VAS_ATTACH_SRC_FD && a->src + a->len > SZ_4G)))
 		return -EINVAL;
 	return 0;
 }

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <assert.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,61 @@
 #include <linux/async.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+
+/*
+ * R08: the user structures have one layout on every architecture, in
+ * both byte orders and for 32-bit (compat) programs as well. Checked
+ * wherever these tests are built, against the numbers in the
+ * documentation: each field's offset, and each structure's size.
+ */
+#define ABI_FIELD(type, field, offset)					\
+	static_assert(offsetof(struct type, field) == (offset),		\
+		      #type "." #field " moved")
+ABI_FIELD(async_atom, nr, 0);
+ABI_FIELD(async_atom, reserved, 2);
+ABI_FIELD(async_atom, stop, 4);
+ABI_FIELD(async_atom, ref_mask, 6);
+ABI_FIELD(async_atom, args, 8);
+ABI_FIELD(async_atom, result, 56);
+static_assert(sizeof(struct async_atom) == 64, "async_atom size");
+ABI_FIELD(async_completion, cookie, 0);
+ABI_FIELD(async_completion, status, 8);
+ABI_FIELD(async_completion, index, 16);
+ABI_FIELD(async_completion, flags, 20);
+static_assert(sizeof(struct async_completion) == 24, "async_completion size");
+ABI_FIELD(async_ring, head, 0);
+ABI_FIELD(async_ring, tail, 4);
+ABI_FIELD(async_ring, entries, 8);
+ABI_FIELD(async_ring, reserved, 12);
+ABI_FIELD(async_ring, cqes, 16);
+static_assert(sizeof(struct async_ring) == 16, "async_ring size");
+ABI_FIELD(async_args, atoms, 0);
+ABI_FIELD(async_args, nr_atoms, 8);
+ABI_FIELD(async_args, eventfd, 12);
+ABI_FIELD(async_args, flags, 16);
+ABI_FIELD(async_args, ring, 24);
+ABI_FIELD(async_args, cookie, 32);
+ABI_FIELD(async_args, reserved, 40);
+ABI_FIELD(async_args, status, 48);
+ABI_FIELD(async_args, index, 56);
+ABI_FIELD(async_args, out_flags, 60);
+static_assert(sizeof(struct async_args) == ASYNC_ARGS_SIZE_VER0, "async_args size");
+ABI_FIELD(async_thread_args, fn, 0);
+ABI_FIELD(async_thread_args, arg, 8);
+ABI_FIELD(async_thread_args, stack, 16);
+ABI_FIELD(async_thread_args, stack_size, 24);
+ABI_FIELD(async_thread_args, restorer, 32);
+ABI_FIELD(async_thread_args, ring, 40);
+ABI_FIELD(async_thread_args, cookie, 48);
+ABI_FIELD(async_thread_args, result, 56);
+ABI_FIELD(async_thread_args, flags, 64);
+ABI_FIELD(async_thread_args, eventfd, 68);
+ABI_FIELD(async_thread_args, status, 72);
+static_assert(sizeof(struct async_thread_args) == ASYNC_THREAD_ARGS_SIZE_VER0,
+	      "async_thread_args size");
+
+/* A 32-bit build of these tests runs as a compat task. */
+#define COMPAT_TASK	(sizeof(long) == 4)
 
 #ifndef __NR_async_exec
 #define __NR_async_exec		463

@@ -1141,7 +1141,7 @@ static void do_wait(struct fz *f)
 		break;
 	case 6:
 		if (!min) {
-			ts->tv_sec = 1L << 40;
+			ts->tv_sec = (time_t)1 << 40;
 			mut(f, "ts.huge");
 		}
 		break;

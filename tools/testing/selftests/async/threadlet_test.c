@@ -46,6 +46,16 @@ __attribute__((naked)) static void thr_restorer(void)
 		     "syscall\n\t"
 		     "ud2");
 }
+#elif defined(__i386__)
+#define NO_ARCH NULL
+/* The same for an ia32 task: eax into ebx, the system call by int $0x80. */
+__attribute__((naked)) static void thr_restorer(void)
+{
+	asm volatile("mov %eax, %ebx\n\t"
+		     "mov $467, %eax\n\t"
+		     "int $0x80\n\t"
+		     "ud2");
+}
 #else
 #define NO_ARCH "threadlet tests have a restorer for x86-64 only"
 static void thr_restorer(void) { }
@@ -544,14 +554,15 @@ TEST(r06_bad_threadlet_arguments)
 	REFUSED(stack_size, ~0ULL, EINVAL);
 	REFUSED(stack, (uintptr_t)ro, EFAULT);
 	REFUSED(stack, 0x10000, EFAULT);
-	REFUSED(stack, 0xffff888000000000ULL, EFAULT);
+	/* A compat task cannot even name it (r08_threadlet_compat_values). */
+	REFUSED(stack, 0xffff888000000000ULL, COMPAT_TASK ? EINVAL : EFAULT);
 	REFUSED(fn, 0x1000, EFAULT);
 	REFUSED(fn, (uintptr_t)data, EFAULT);
 	REFUSED(fn, 0, EFAULT);
 	REFUSED(restorer, 0, EFAULT);
 	REFUSED(restorer, (uintptr_t)data, EFAULT);
 	REFUSED(result, (uintptr_t)&result + 1, EINVAL);
-	REFUSED(result, 0xffff888000000000ULL, EFAULT);
+	REFUSED(result, 0xffff888000000000ULL, COMPAT_TASK ? EINVAL : EFAULT);
 	REFUSED(eventfd, 0, EINVAL);
 	REFUSED(ring, 0, EINVAL);
 	REFUSED(ring, 0x10000, EFAULT);
@@ -631,6 +642,45 @@ TEST_F_TIMEOUT(stress, r23_sigkill_with_pending_threadlets, 300)
 		usleep(10 * 1000);
 	}
 	EXPECT_LE(after, before);
+}
+
+/*
+ * R08 for threadlets: a compat task's addresses and its one argument
+ * must fit in 32 bits (a native task's addresses there just fault), and
+ * its function's int-sized return value keeps its sign.
+ */
+TEST(r08_threadlet_compat_values)
+{
+	static const size_t fields[] = {
+		offsetof(struct async_thread_args, fn),
+		offsetof(struct async_thread_args, restorer),
+		offsetof(struct async_thread_args, stack),
+		offsetof(struct async_thread_args, ring),
+		offsetof(struct async_thread_args, result),
+	};
+	const uint64_t garbage = 0xdead000000000000ULL;
+	const int bad = COMPAT_TASK ? EINVAL : EFAULT;
+	struct async_ring *ring = ring_new(8, 0);
+	struct async_thread_args a;
+	void *stack = stack_new();
+	unsigned int i;
+
+	if (threadlets_missing())
+		SKIP(return, "%s", threadlets_missing());
+	ASSERT_TRUE(ring && stack);
+	thr_args(&a, fn_double, (void *)(uintptr_t)-3, stack, ring, 1);
+	ASSERT_EQ(ASYNC_EXEC_DONE, async_thread(&a));
+	EXPECT_EQ(-6, a.status);
+	for (i = 0; i < ARRAY_SIZE(fields); i++) {
+		thr_args(&a, fn_double, NULL, stack, ring, 1);
+		*(uint64_t *)((char *)&a + fields[i]) |= garbage;
+		expect_refused(_metadata, &a, sizeof(a), bad);
+	}
+	if (COMPAT_TASK) {
+		thr_args(&a, fn_double, NULL, stack, ring, 1);
+		a.arg |= garbage;
+		expect_refused(_metadata, &a, sizeof(a), EINVAL);
+	}
 }
 
 TEST_HARNESS_MAIN

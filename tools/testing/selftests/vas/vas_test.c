@@ -320,6 +320,7 @@ TEST_F(vas, v03_home_private_memory_not_in_space)
 	__u64 *s = mmap(NULL, VAS_PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	char byte;
 	int p[2], vfd;
+	long fill;
 
 	ASSERT_NE(NULL, heap);
 	ASSERT_NE(MAP_FAILED, s);
@@ -342,7 +343,8 @@ TEST_F(vas, v03_home_private_memory_not_in_space)
 	EXPECT_EQ(-EFAULT, t.ctl->res[1]);
 	EXPECT_EQ(-EFAULT, t.ctl->res[2]);
 	EXPECT_EQ(-EFAULT, t.ctl->res[3]);
-	EXPECT_EQ(0x5a5a5a5a5a5a5a5a, (__u64)t.ctl->res[4]);
+	memset(&fill, 0x5a, sizeof(fill));
+	EXPECT_EQ(fill, t.ctl->res[4]);
 	EXPECT_EQ(1, t.ctl->res[5]);
 	EXPECT_EQ(1, t.ctl->res[6]);
 	EXPECT_EQ(0x5a, t.ctl->res[7]);
@@ -503,7 +505,7 @@ static int fn_remapper(struct vas_ctl *c)
 	for (k = 1; k <= REMAPS; k++) {
 		vas_store(gen, 2 * k - 1);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		r = RAW6(__NR_mmap, x, HAMMER_PAGES * VAS_PAGE, PROT_READ,
+		r = RAW6(VAS_NR_MMAP, x, HAMMER_PAGES * VAS_PAGE, PROT_READ,
 			 MAP_SHARED | MAP_FIXED, c->fd[(k & 1) ? 2 : 1], 0);
 		if (r != (long)x) {
 			c->res[1] = r;
@@ -882,16 +884,26 @@ TEST_F(vas, v07_attach_invalid_args_einval)
 	EXPECT_ATTACH(EINVAL, &a);
 	/* dst + len and src + len wrap around. */
 	a = base;
-	a.dst = -VAS_PAGE;
+	a.dst = -(__u64)VAS_PAGE;
 	a.len = 2 * VAS_PAGE;
 	EXPECT_ATTACH(EINVAL, &a);
 	a = base;
-	a.src = -VAS_PAGE;
+	a.src = -(__u64)VAS_PAGE;
 	a.len = 2 * VAS_PAGE;
 	EXPECT_ATTACH(EINVAL, &a);
-	vas_args(&a, VAS_ATTACH_SRC_SELF, vfd, -1, -VAS_PAGE, (uintptr_t)d,
+	vas_args(&a, VAS_ATTACH_SRC_SELF, vfd, -1, -(__u64)VAS_PAGE, (uintptr_t)d,
 		 2 * VAS_PAGE, RW);
 	EXPECT_ATTACH(EINVAL, &a);
+	if (sizeof(long) == 4) {
+		/* A compat caller's range must end within 4 GiB, too. */
+		a = base;
+		a.dst = 0x100000000ULL - VAS_PAGE;
+		a.len = 2 * VAS_PAGE;
+		EXPECT_ATTACH(EINVAL, &a);
+		vas_args(&a, VAS_ATTACH_SRC_SELF, vfd, -1,
+			 0x100000000ULL - VAS_PAGE, (uintptr_t)d, 2 * VAS_PAGE, RW);
+		EXPECT_ATTACH(EINVAL, &a);
+	}
 	/* SRC_SELF needs src_fd == -1. */
 	vas_args(&a, VAS_ATTACH_SRC_SELF, vfd, m, (uintptr_t)s, (uintptr_t)d,
 		 VAS_PAGE, RW);
@@ -1255,10 +1267,16 @@ TEST_F(vas, v07_attach_beyond_task_size_enomem)
 
 	ASSERT_LE(0, m);
 	ASSERT_LE(0, vfd);
+#if __SIZEOF_LONG__ == 8
 	EXPECT_EQ(-ENOMEM, vas_attach_file(vfd, m, 0, (void *)0xffff800000000000UL,
 					   VAS_PAGE, RW, false));
 	EXPECT_EQ(-ENOMEM, vas_attach_file(vfd, m, 0, (void *)0xffffffff00000000UL,
 					   VAS_PAGE, RW, false));
+#else
+	/* Above every compat task size: ia32, 32-bit powerpc, 31-bit s390. */
+	EXPECT_EQ(-ENOMEM, vas_attach_file(vfd, m, 0, (void *)0xfffff000UL,
+					   VAS_PAGE, RW, false));
+#endif
 	EXPECT_EQ(0, vas_fdinfo(vfd, "vas-total-vm"));
 	close(vfd);
 	close(m);
@@ -1437,10 +1455,11 @@ static int fn_anon_inside(struct vas_ctl *c)
 	c->res[0] = vas_switch_raw(c->fd[0]);
 	if (c->res[0])
 		return 1;
-	p = RAW6(__NR_mmap, 0, 4 * MIB, PROT_READ | PROT_WRITE,
+	p = RAW6(VAS_NR_MMAP, 0, 4 * MIB, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	c->res[1] = p < 0 ? p : 0;
-	if (p > 0) {
+	/* An address above 2 GiB is a negative long on 32-bit machines. */
+	c->res[1] = (unsigned long)p >= -4095UL ? p : 0;
+	if (!c->res[1]) {
 		for (off = 0; off < (long)(4 * MIB); off += VAS_PAGE)
 			WRITE_ONCE(*(char *)(p + off), 1);
 		c->res[2] = RAW2(__NR_munmap, p, 4 * MIB);
@@ -2390,13 +2409,12 @@ static int fn_wait_signal(struct vas_ctl *c)
 
 TEST_F(vas, v08_signal_while_switched)
 {
-	struct sigaction sa = { .sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO };
 	struct timespec ts = { .tv_sec = 20 };
 	struct vas_thread t;
 	sigset_t *set;
 	int vfd;
 
-	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, vas_sigaction(SIGUSR1, on_usr1));
 	ASSERT_EQ(0, vas_thread_init(&t));
 	vfd = vas_space_new(&t);
 	ASSERT_LE(0, vfd);
@@ -3065,11 +3083,11 @@ TEST_F(vas, v09_prctl_dumpable_acts_on_process_mm)
 
 static __always_inline char core_marker_byte(char kind, long pid, int i)
 {
-	unsigned long x = (unsigned long)pid * 2654435761UL +
-			  (unsigned long)kind * 40503UL + (unsigned long)i * 7919UL;
+	uint64_t x = (uint64_t)pid * 2654435761UL +
+		     (uint64_t)kind * 40503UL + (uint64_t)i * 7919UL;
 
 	x ^= x >> 29;
-	x *= 0xbf58476d1ce4e5b9UL;
+	x *= 0xbf58476d1ce4e5b9ULL;
 	x ^= x >> 32;
 	return 'a' + x % 26;
 }

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,8 +29,23 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/vas.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+
+/* One layout everywhere, compat and both byte orders included (R08). */
+#define VAS_FIELD(field, offset)					\
+	static_assert(offsetof(struct vas_attach_args, field) == (offset), \
+		      "vas_attach_args." #field " moved")
+VAS_FIELD(flags, 0);
+VAS_FIELD(dst_fd, 8);
+VAS_FIELD(src_fd, 12);
+VAS_FIELD(src, 16);
+VAS_FIELD(dst, 24);
+VAS_FIELD(len, 32);
+VAS_FIELD(prot, 40);
+VAS_FIELD(__reserved, 44);
+static_assert(sizeof(struct vas_attach_args) == 48, "vas_attach_args size");
 
 #ifndef __NR_vas_create
 #define __NR_vas_create		468
@@ -83,6 +99,66 @@ static __always_inline void *vas_tp(void)
 	__asm__ ("mov %%fs:0, %0" : "=r" (tp));
 	return tp;
 }
+#elif defined(__i386__)
+/*
+ * int $0x80, not glibc's syscall(): that enters through the vDSO, which a
+ * space lacks. %ebp, the sixth argument, may be the frame pointer, so it
+ * is saved around the call and loaded from memory like the fifth.
+ */
+static __always_inline
+long vas_sys(long nr, long a, long b, long c, long d, long e, long f)
+{
+	long ef[2] = { e, f };
+	long *p = ef;
+	long ret;
+
+	__asm__ volatile ("push %%ebp\n\t"
+			  "mov 4(%%edi), %%ebp\n\t"
+			  "mov (%%edi), %%edi\n\t"
+			  "int $0x80\n\t"
+			  "pop %%ebp"
+			  : "=a" (ret), "+D" (p)
+			  : "0" (nr), "b" (a), "c" (b), "d" (c), "S" (d)
+			  : "memory");
+	return ret;
+}
+
+/* The thread pointer: glibc's struct pthread, as %gs:0 says. */
+static __always_inline void *vas_tp(void)
+{
+	void *tp;
+
+	__asm__ ("mov %%gs:0, %0" : "=r" (tp));
+	return tp;
+}
+
+/* rt_sigreturn for the handlers vas_sigaction() installs. */
+__attribute__((naked)) static void vas_sigreturn(void)
+{
+	__asm__ volatile ("mov $173, %eax\n\t"
+			  "int $0x80\n\t"
+			  "hlt");
+}
+
+/*
+ * An SA_SIGINFO handler that can return inside a space. glibc's i386
+ * sigaction() leaves the return to the vDSO's trampoline, and a space
+ * has no vDSO: give the kernel a restorer in the program's text.
+ */
+static inline int vas_sigaction(int sig, void (*fn)(int, siginfo_t *, void *))
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		unsigned long long mask;
+	} ksa = { (void *)fn, SA_SIGINFO | 0x04000000 /* SA_RESTORER */,
+		  (void *)vas_sigreturn, 0 };
+
+	return syscall(__NR_rt_sigaction, sig, &ksa, NULL, 8);
+}
+
+#define VAS_HAVE_SIGACTION
 #else
 static inline long vas_sys(long nr, long a, long b, long c, long d, long e,
 			   long f)
@@ -95,6 +171,22 @@ static inline long vas_sys(long nr, long a, long b, long c, long d, long e,
 static inline void *vas_tp(void)
 {
 	return __builtin_thread_pointer();
+}
+#endif
+
+/* mmap() with a byte offset, which is old_mmap() on 32-bit machines. */
+#ifdef __NR_mmap2
+#define VAS_NR_MMAP		__NR_mmap2
+#else
+#define VAS_NR_MMAP		__NR_mmap
+#endif
+
+#ifndef VAS_HAVE_SIGACTION
+static inline int vas_sigaction(int sig, void (*fn)(int, siginfo_t *, void *))
+{
+	struct sigaction sa = { .sa_sigaction = fn, .sa_flags = SA_SIGINFO };
+
+	return sigaction(sig, &sa, NULL);
 }
 #endif
 
