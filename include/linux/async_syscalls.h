@@ -34,7 +34,9 @@ void arch_async_restore_user(struct async_user_state *state);
 void arch_async_free_user(struct async_user_state *state);
 int arch_async_enter_user(struct pt_regs *regs,
 			  const struct async_thread_args *args);
+int arch_async_func_entry(u64 fn, u64 *entry);
 
+bool async_nr_denied(unsigned int nr);
 bool async_syscall_allowed(unsigned int nr, bool compat);
 void async_ctx_free(struct signal_struct *sig);
 void async_sched_sleeping(struct task_struct *tsk);

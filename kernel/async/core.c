@@ -31,7 +31,7 @@
  * and calls that change credentials. The list is documented in
  * Documentation/userspace-api/async.rst.
  */
-static bool async_nr_denied(unsigned int nr)
+bool async_nr_denied(unsigned int nr)
 {
 	switch (nr) {
 #ifdef __NR_fork
@@ -45,6 +45,27 @@ static bool async_nr_denied(unsigned int nr)
 #endif
 #ifdef __NR_rt_sigreturn
 	case __NR_rt_sigreturn:
+#endif
+#ifdef __NR_sigreturn
+	case __NR_sigreturn:
+#endif
+#ifdef __NR_sigprocmask
+	case __NR_sigprocmask:
+#endif
+#ifdef __NR_sigsuspend
+	case __NR_sigsuspend:
+#endif
+#ifdef __NR_s390_runtime_instr
+	case __NR_s390_runtime_instr:
+#endif
+#ifdef __NR_s390_guarded_storage
+	case __NR_s390_guarded_storage:
+#endif
+#ifdef __NR_swapcontext
+	case __NR_swapcontext:
+#endif
+#ifdef __NR_switch_endian
+	case __NR_switch_endian:
 #endif
 	case __NR_clone:
 	case __NR_clone3:
@@ -235,10 +256,27 @@ static unsigned int async_atom_work(void)
 struct async_atom_call {
 	unsigned int		work;
 	unsigned int		nr;
+	bool			compat;
 	u64			args[6];
 	struct audit_nested_syscall audit;
 	struct pt_regs		user;		/* the caller's registers */
 };
+
+/*
+ * What a tracer left as the atom's result. A compat task's tracer writes
+ * 32 bits, and an error it sets may arrive zero-extended (powerpc): give
+ * that its sign back, as a 32-bit caller would read it.
+ */
+static long async_atom_traced_result(const struct async_atom_call *call,
+				     struct pt_regs *regs)
+{
+	long ret = syscall_get_return_value(current, regs);
+
+	if (call->compat && (unsigned long)ret == (u32)ret &&
+	    IS_ERR_VALUE((long)(s32)ret))
+		return (s32)ret;
+	return ret;
+}
 
 static void async_atom_show(struct async_atom_call *call, struct pt_regs *regs)
 {
@@ -292,7 +330,7 @@ static bool async_atom_enter(struct async_chain *chain,
 	*regs = call->user;
 	return true;
 skip:
-	*ret = syscall_get_return_value(current, regs);
+	*ret = async_atom_traced_result(call, regs);
 	*regs = call->user;
 	return false;
 }
@@ -314,7 +352,7 @@ static long async_atom_exit(struct async_atom_call *call, bool ran, long ret)
 	if (call->work & ASYNC_WORK_TRACE)
 		ptrace_report_syscall_exit(regs, 0);
 	/* A tracer may change the result at the exit stop. */
-	ret = syscall_get_return_value(current, regs);
+	ret = async_atom_traced_result(call, regs);
 	*regs = call->user;
 	return ret;
 }
@@ -354,6 +392,7 @@ static noinline long async_run_atom_work(struct async_chain *chain,
 
 	call.work = work;
 	call.nr = nr;
+	call.compat = chain->compat;
 	memcpy(call.args, args, sizeof(call.args));
 	ran = async_atom_enter(chain, &call, &ret);
 	if (ran)

@@ -30,6 +30,7 @@
 #include <linux/slab.h>
 #include <linux/syscalls.h>
 #include <linux/uaccess.h>
+#include <asm/syscall.h>
 
 #include "internal.h"
 
@@ -45,19 +46,38 @@ static void async_thread_free(struct async_chain *chain)
 	kfree(chain);
 }
 
-/* @fn and @restorer must be code, the stack's top writable memory. */
+/*
+ * The address a function pointer of the caller's ABI branches to. It is
+ * the pointer itself unless the ABI uses function descriptors (ppc64
+ * ELFv1), which the architecture reads from user memory.
+ */
+int __weak arch_async_func_entry(u64 fn, u64 *entry)
+{
+	*entry = fn;
+	return 0;
+}
+
+/* @fn and @restorer must lead to code, the stack's top be writable memory. */
 static int async_thread_check_vmas(const struct async_thread_args *args)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
-	int ret = -EFAULT;
+	u64 fn, restorer;
+	int ret;
 
+	/* Descriptors are read before mmap_lock is taken: they may fault. */
+	ret = arch_async_func_entry(args->fn, &fn);
+	if (!ret)
+		ret = arch_async_func_entry(args->restorer, &restorer);
+	if (ret)
+		return ret;
+	ret = -EFAULT;
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
-	vma = vma_lookup(mm, args->fn);
+	vma = vma_lookup(mm, fn);
 	if (!vma || !(vma->vm_flags & VM_EXEC))
 		goto out;
-	vma = vma_lookup(mm, args->restorer);
+	vma = vma_lookup(mm, restorer);
 	if (!vma || !(vma->vm_flags & VM_EXEC))
 		goto out;
 	vma = vma_lookup(mm, args->stack + args->stack_size - 1);
@@ -144,15 +164,18 @@ SYSCALL_DEFINE2(async_thread, struct async_thread_args __user *, uargs,
 		return -EOPNOTSUPP;
 	if (in_compat_syscall() && async_thread_args_from_compat(&args))
 		return -EINVAL;
-	ret = async_thread_check(&args);
-	if (ret)
-		return ret;
 	/* One chain or threadlet per task at a time. */
 	if (current->async_chain)
 		return -EBUSY;
-	/* The pool threads run in the process's own mm, not in a space. */
+	/*
+	 * The pool threads run in the process's own mm, not in a space.
+	 * Checked before the arguments, which are read in the current mm.
+	 */
 	if (mmspace_switched(current))
 		return -EBUSY;
+	ret = async_thread_check(&args);
+	if (ret)
+		return ret;
 
 	chain = async_thread_alloc(&args, uargs);
 	if (IS_ERR(chain))
@@ -175,8 +198,12 @@ SYSCALL_DEFINE2(async_thread, struct async_thread_args __user *, uargs,
 	current->async_chain = chain;
 	if (chain->may_hand_off)
 		current->flags |= PF_ASYNC_ATOM;
-	/* The function's registers are set; this value lands nowhere it reads. */
-	return 0;
+	/*
+	 * The function's registers are set. Where the return value register
+	 * is also the first argument register (s390, powerpc), the value
+	 * returned is what arch_async_enter_user() put there: the argument.
+	 */
+	return syscall_get_return_value(current, current_pt_regs());
 
 out_unreserve:
 	async_ring_unreserve(chain->ctx, chain->ring);

@@ -270,7 +270,8 @@ void arch_async_free_user(struct async_user_state *state)
  * the stack pointer plus 8 16-byte aligned at a function's first
  * instruction, with the return address at the stack pointer and the
  * argument in %rdi. The i386 ABI has the argument on the stack above the
- * return address, and that argument 16-byte aligned.
+ * return address, and that argument 16-byte aligned. async_thread()
+ * returns the value left in the return register.
  */
 int arch_async_enter_user(struct pt_regs *regs,
 			  const struct async_thread_args *args)
@@ -291,6 +292,8 @@ int arch_async_enter_user(struct pt_regs *regs,
 	}
 	regs->ip = args->fn;
 	regs->sp = sp;
+	/* What async_thread() returns, in a register the function ignores. */
+	regs->ax = 0;
 	regs->flags &= ~(X86_EFLAGS_DF | X86_EFLAGS_RF | X86_EFLAGS_TF);
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include <linux/seccomp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -260,7 +261,17 @@ TEST(r08_compat_upper_32_bits_refused)
 	/* A result address, the atoms and the ring. */
 	refused_init(&r, 2);
 	r.atoms[1].result |= garbage | 8;
+#ifdef __s390__
+	/* Any address may be a user one there: only the write faults. */
+	if (!COMPAT_TASK) {
+		EXPECT_EQ(ASYNC_EXEC_DONE, async_exec(&r.args));
+		EXPECT_TRUE(r.args.out_flags & ASYNC_COMPLETION_RESULT_FAULT);
+	} else {
+		EXPECT_REFUSED(&r, EINVAL);
+	}
+#else
 	EXPECT_REFUSED(&r, COMPAT_TASK ? EINVAL : EFAULT);
+#endif
 	refused_init(&r, 2);
 	r.args.atoms |= garbage;
 	EXPECT_REFUSED(&r, COMPAT_TASK ? EINVAL : EFAULT);
@@ -282,8 +293,23 @@ TEST(r20_bad_result_pointer)
 		SKIP(return, NO_ASYNC);
 	refused_init(&r, 2);
 	r.atoms[1].result = 0xffff800000000000ULL;
-	/* A compat task cannot even name it (r08_compat_upper_32_bits_refused). */
-	EXPECT_REFUSED(&r, COMPAT_TASK ? EINVAL : EFAULT);
+	if (COMPAT_TASK) {
+		/* A compat task cannot even name it (r08_compat_upper_32_bits_refused). */
+		EXPECT_REFUSED(&r, EINVAL);
+	} else {
+#ifdef __s390__
+		/*
+		 * User and kernel have separate address spaces on s390: any
+		 * address may be a user one, so only writing the result finds
+		 * it unmapped.
+		 */
+		EXPECT_EQ(ASYNC_EXEC_DONE, async_exec(&r.args));
+		EXPECT_EQ(1, r.args.index);
+		EXPECT_TRUE(r.args.out_flags & ASYNC_COMPLETION_RESULT_FAULT);
+#else
+		EXPECT_REFUSED(&r, EFAULT);
+#endif
+	}
 	refused_init(&r, 2);
 	r.atoms[1].result = (uintptr_t)&r.byte;	/* not 8-byte aligned */
 	if (!(r.atoms[1].result & 7))
@@ -347,8 +373,26 @@ TEST(r19_process_shape_calls_refused)
 		__NR_async_wait, __NR_async_cancel, 466, 467, 468, 469,
 		__NR_unshare, __NR_setns, __NR_set_tid_address,
 		__NR_set_robust_list, __NR_rseq, __NR_sigaltstack,
-		__NR_rt_sigprocmask, __NR_rt_sigreturn, __NR_arch_prctl,
+		__NR_rt_sigprocmask, __NR_rt_sigreturn,
+#ifdef __NR_swapcontext
+		__NR_swapcontext,
+#endif
+#ifdef __NR_switch_endian
+		__NR_switch_endian,
+#endif
 		__NR_prctl, __NR_seccomp,
+#ifdef __NR_arch_prctl
+		__NR_arch_prctl,
+#endif
+#ifdef __NR_sigreturn
+		__NR_sigreturn,
+#endif
+#ifdef __NR_sigprocmask
+		__NR_sigprocmask, __NR_sigsuspend,
+#endif
+#ifdef __NR_s390_runtime_instr
+		__NR_s390_runtime_instr, __NR_s390_guarded_storage,
+#endif
 	};
 	struct refused r;
 	unsigned int i;
@@ -919,12 +963,26 @@ TEST(r22_tid_mutex_and_signals_survive_handoff)
 }
 
 #ifdef __x86_64__
-#define HAVE_FPU_TEST
+#define X86_FPU_TEST
 #elif defined(__i386__)
-#define HAVE_FPU_TEST
+#define X86_FPU_TEST
 #endif
 
-#ifdef HAVE_FPU_TEST
+#if defined(X86_FPU_TEST)
+#define HAVE_FPU_TEST	1
+#define FPC_RTZ		(0x7f80 | 0x6000)	/* MXCSR: round toward zero */
+
+static inline void fpc_reset(void)
+{
+	asm volatile("ldmxcsr %0" : : "m" ((uint32_t){ 0x1f80 }));
+}
+
+static inline double fp_opaque(double x)
+{
+	asm volatile("" : "+x" (x));
+	return x;
+}
+
 /* async_exec() issued by hand with live xmm9 (xmm7 for ia32) and MXCSR values. */
 static long async_exec_fpu(struct async_args *a, const uint64_t in[2],
 			   uint64_t out[2], uint32_t mxcsr_in,
@@ -956,13 +1014,65 @@ static long async_exec_fpu(struct async_args *a, const uint64_t in[2],
 	return ret;
 }
 
+#elif defined(__s390__)
+#define HAVE_FPU_TEST	1
+#define FPC_RTZ		0x00000001	/* FPC: round toward zero */
+
+static inline void fpc_reset(void)
+{
+	asm volatile("lfpc %0" : : "Q" ((uint32_t){ 0 }));
+}
+
+static inline double fp_opaque(double x)
+{
+	asm volatile("" : "+f" (x));
+	return x;
+}
+
+/* async_exec() issued by hand with live v24, f8 and FPC values. */
+static long async_exec_fpu(struct async_args *a, const uint64_t in[2],
+			   uint64_t out[2], uint32_t fpc_in,
+			   uint32_t *fpc_out)
+{
+	register long r1 asm("1") = __NR_async_exec;
+	register long r2 asm("2") = (long)a;
+	register long r3 asm("3") = sizeof(*a);
+	uint64_t f8 = 0;
+
+	asm volatile("lfpc	%[fi]\n\t"
+		     "ld	%%f8,8(%[in])\n\t"
+		     ".machine push\n\t"
+		     ".machine \"z13\"\n\t"
+		     "vl	%%v24,0(%[in])\n\t"
+		     "svc	0\n\t"
+		     "vst	%%v24,0(%[out])\n\t"
+		     ".machine pop\n\t"
+		     "std	%%f8,%[f8]\n\t"
+		     "stfpc	%[fo]\n\t"
+		     : "+d" (r2), [fo] "=Q" (*fpc_out), [f8] "=R" (f8)
+		     : "d" (r1), "d" (r3), [in] "a" (in), [out] "a" (out),
+		       [fi] "Q" (fpc_in)
+		     : "f8", "memory");
+	if (f8 != in[1])
+		out[1] ^= 1;
+	return r2;
+}
+
+#elif defined(__powerpc__)
+#define HAVE_FPU_TEST	1
+#define PPC_FPU_TEST
+#else
+#define HAVE_FPU_TEST	0
+#endif
+
+#if HAVE_FPU_TEST && !defined(PPC_FPU_TEST)
 static void *fpu_survives(void *arg)
 {
 	struct async_ring *ring = ring_new(8, 0);
 	struct timespec ts = { 10, 0 };
 	const uint64_t in[2] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL };
 	uint64_t out[2] = { 0, 0 };
-	uint32_t mx_in = 0x7f80 | 0x6000, mx_out = 0;	/* round toward zero */
+	uint32_t mx_in = FPC_RTZ, mx_out = 0;
 	double x = 1.0, y = 3.0;
 	struct rw_chain c;
 	int p[2], o[2];
@@ -971,25 +1081,65 @@ static void *fpu_survives(void *arg)
 	CHECK(!pipe(p) && !pipe(o));
 	rw_chain_init(&c, ring, p[0], o[1], 8, 1);
 	ret = async_exec_fpu(&c.args, in, out, mx_in, &mx_out);
-	asm volatile("ldmxcsr %0" : : "m" ((uint32_t){ 0x1f80 }));
+	fpc_reset();
 	CHECK(ret == ASYNC_EXEC_WENT_ASYNC);
 	CHECK(out[0] == in[0] && out[1] == in[1]);
 	CHECK(mx_out == mx_in);
 	/* Keep the division at run time, under the restored MXCSR. */
-	asm volatile("" : "+x" (x), "+x" (y));
+	x = fp_opaque(x);
+	y = fp_opaque(y);
 	CHECK(x / y > 0.333 && x / y < 0.334);
 	CHECK(write(p[1], "z", 1) == 1);
 	CHECK(async_wait(ring, 1, &ts, 0) == 1);
 	return FAILED();
 }
+#endif
+
+#ifdef PPC_FPU_TEST
+static void *fpu_survives(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct timespec ts = { 10, 0 };
+	uint64_t in[8];
+	uint64_t out[8] = {};
+	unsigned int rn_out = 0;	/* FPSCR[RN] 1: round toward zero */
+	double x = 1.0, y = 3.0;
+	struct rw_chain c;
+	int p[2], o[2];
+	long ret, i;
+
+	for (i = 0; i < 8; i++)
+		in[i] = 0x0123456789abcdefULL + i;
+	CHECK(!pipe(p) && !pipe(o));
+	rw_chain_init(&c, ring, p[0], o[1], 8, 1);
+	ret = ppc_fp_syscall(__NR_async_exec, (long)&c.args, sizeof(c.args),
+			     0, in, out, 1, &rn_out);
+	CHECK(ret == ASYNC_EXEC_WENT_ASYNC);
+	CHECK(!memcmp(in, out, sizeof(in)));
+	CHECK(rn_out == 1);
+	/* Keep the division at run time: the FPU still computes. */
+	asm volatile("" : "+d" (x), "+d" (y));
+	CHECK(x / y > 0.333 && x / y < 0.334);
+	CHECK(write(p[1], "z", 1) == 1);
+	CHECK(async_wait(ring, 1, &ts, 0) == 1);
+	return FAILED();
+}
+#endif
 
 TEST(r28_fpu_state_survives_handoff)
 {
 	if (!async_available())
 		SKIP(return, NO_ASYNC);
-	EXPECT_EQ(0, in_thread(fpu_survives, NULL));
-}
+#if HAVE_FPU_TEST
+#ifdef __s390__
+	if (!(getauxval(AT_HWCAP) & HWCAP_S390_VXRS))
+		SKIP(return, "no vector facility");
 #endif
+	EXPECT_EQ(0, in_thread(fpu_survives, NULL));
+#else
+	SKIP(return, "no FPU register test for this architecture");
+#endif
+}
 
 static void *ring_wraps(void *arg)
 {
@@ -1548,6 +1698,198 @@ TEST(r26_pending_chains_charged_to_submitters_memcg)
 		usleep(100 * 1000);
 	}
 	EXPECT_LE(after, m->before);
+	EXPECT_EQ(0, memcg_remove(m->cg));
+}
+
+#define TIGHT_CHAINS	2000
+#define TIGHT_ROOM	(6L << 20)
+
+/* The value of @key in a flat-keyed cgroup file, -1 if there is none. */
+static long cg_read_key(const char *cg, const char *file, const char *key)
+{
+	char path[256], line[128];
+	size_t len = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == ' ') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* Shared between the test and its child in a cgroup with a tight memory.max. */
+struct tight_run {
+	char cg[128];
+	int in[2];		/* the pipe every chain reads a byte from */
+	int state;		/* 1: child in the cgroup, 2: limit set */
+	int went_async, completed, stopped, sync_done, refused;
+};
+
+static struct rw_chain tight_chains[TIGHT_CHAINS];
+
+/* Pend chains until the cgroup cannot hold another, then finish them. */
+static void *tight_pending(void *arg)
+{
+	struct async_ring *ring = ring_new(4096, 0);
+	struct rw_chain *c = tight_chains;
+	struct timespec ts = { 60, 0 };
+	struct async_completion cqe;
+	struct tight_run *m = arg;
+	int o[2], i;
+	long ret;
+
+	CHECK(ring && !pipe(o));
+	CHECK(fcntl(o[1], F_SETPIPE_SZ, 1 << 16) > 0);
+	for (i = 0; i < TIGHT_CHAINS && !failed_line; i++) {
+		rw_chain_init(&c[i], ring, m->in[0], o[1], 1, i);
+		ret = async_exec(&c[i].args);
+		if (ret == ASYNC_EXEC_WENT_ASYNC) {
+			__atomic_add_fetch(&m->went_async, 1, __ATOMIC_RELEASE);
+			continue;
+		}
+		/* No pool thread could be had: the chain ran in the caller. */
+		if (ret == ASYNC_EXEC_DONE) {
+			CHECK(c[i].args.status == 1);
+			m->sync_done = 1;
+		} else {
+			m->refused = errno;
+			CHECK(errno == ENOMEM || errno == EAGAIN);
+		}
+		break;
+	}
+	__atomic_store_n(&m->stopped, 1, __ATOMIC_RELEASE);
+	while (m->completed < m->went_async && !failed_line) {
+		if (!CHECK(async_wait(ring, 1, &ts, 0) >= 1))
+			break;
+		while (!ring_pop(ring, &cqe)) {
+			CHECK(cqe.status == 1);
+			m->completed++;
+		}
+	}
+	return FAILED();
+}
+
+/*
+ * R26 under memory pressure: a process whose pending chains fill its
+ * memory cgroup is refused, runs the next chain itself, or is killed by
+ * the cgroup's OOM killer. Whichever it is, no completion of a chain
+ * that went async is lost while it lives, and once it is gone its tasks
+ * and its charges are gone too.
+ */
+/* Only for the longer timeout: cgroup reclaim and OOM are slow under emulation. */
+FIXTURE(pressure) {
+};
+
+FIXTURE_SETUP(pressure)
+{
+}
+
+FIXTURE_TEARDOWN(pressure)
+{
+}
+
+TEST_F_TIMEOUT(pressure, r26_chains_under_a_tight_memory_max, 120)
+{
+	static const char marker[] = "vmtest: expecting oom-killer\n";
+	struct tight_run *m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	static char bytes[TIGHT_CHAINS];
+	int before, after, status, last = -1, still = 0, kmsg, i;
+	long base, left = -1;
+	bool reaped = false;
+	const char *why;
+	char val[32];
+	pid_t pid;
+
+	if (!async_available())
+		SKIP(return, NO_ASYNC);
+	ASSERT_NE(MAP_FAILED, m);
+	why = memcg_new(m->cg, sizeof(m->cg), "async-tight");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, pipe(m->in));
+	/* The console judge lets an OOM report through after this line. */
+	kmsg = open("/dev/kmsg", O_WRONLY);
+	if (kmsg >= 0) {
+		write(kmsg, marker, sizeof(marker) - 1);
+		close(kmsg);
+	}
+	before = count_system_threads();
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Gone with the test if one of its assertions ends it early. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		snprintf(val, sizeof(val), "%d", getpid());
+		if (cg_write(m->cg, "cgroup.procs", val))
+			_exit(2);
+		/* Charge the chains' memory here, so that it is in the base. */
+		memset(tight_chains, 1, sizeof(tight_chains));
+		__atomic_store_n(&m->state, 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&m->state, __ATOMIC_ACQUIRE) != 2)
+			usleep(1000);
+		_exit(in_thread(tight_pending, m) ? 1 : 0);
+	}
+	while (__atomic_load_n(&m->state, __ATOMIC_ACQUIRE) != 1)
+		usleep(1000);
+	base = cg_read(m->cg, "memory.current");
+	ASSERT_LE(0, base);
+	snprintf(val, sizeof(val), "%ld", base + TIGHT_ROOM);
+	ASSERT_EQ(0, cg_write(m->cg, "memory.max", val));
+	__atomic_store_n(&m->state, 2, __ATOMIC_RELEASE);
+
+	/* Until the child stops submitting, dies, or makes no progress for 3 s. */
+	for (i = 0; i < 600 && still < 15; i++) {
+		usleep(200 * 1000);
+		if (__atomic_load_n(&m->stopped, __ATOMIC_ACQUIRE))
+			break;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			reaped = true;
+			break;
+		}
+		if (__atomic_load_n(&m->went_async, __ATOMIC_ACQUIRE) == last) {
+			still++;
+		} else {
+			last = m->went_async;
+			still = 0;
+		}
+	}
+	TH_LOG("%d chains went async, then %s", m->went_async,
+	       m->refused ? strerror(m->refused) :
+	       m->sync_done ? "one ran in the caller" : "no more progress");
+	/* The limit was really reached. */
+	EXPECT_LT(0, cg_read_key(m->cg, "memory.events", "max"));
+	ASSERT_EQ((ssize_t)sizeof(bytes), write(m->in[1], bytes, sizeof(bytes)));
+	if (!reaped)
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	if (WIFSIGNALED(status)) {
+		TH_LOG("the child was killed by signal %d (the cgroup's OOM killer)",
+		       WTERMSIG(status));
+		EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	} else {
+		EXPECT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+		EXPECT_EQ(m->went_async, m->completed);
+	}
+	/* No task of the child is left, nor any of its charges. */
+	for (i = 0; i < 100; i++) {
+		after = count_system_threads();
+		left = cg_read(m->cg, "memory.current");
+		if (after <= before && left >= 0 && left <= base)
+			break;
+		usleep(100 * 1000);
+	}
+	EXPECT_LE(after, before);
+	EXPECT_LE(left, base);
 	EXPECT_EQ(0, memcg_remove(m->cg));
 }
 

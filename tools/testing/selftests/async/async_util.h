@@ -258,4 +258,58 @@ static inline long in_thread(void *(*fn)(void *), void *arg)
 	return (long)ret;
 }
 
+#ifdef __powerpc__
+/*
+ * System call @nr issued by hand with live FP, VMX and VSX registers and
+ * an FPSCR rounding mode: @in (8 doublewords) goes to
+ * v18, v19 (vs50, vs51) and f28-f31 (the first doublewords of vs28-vs31)
+ * before the call, @out gets them after it, @rn_out the rounding mode
+ * after it. Round to nearest is set again before returning. Returns what
+ * the call returns, -errno on error.
+ */
+static inline long ppc_fp_syscall(long nr, long a0, long a1, long a2,
+				  const uint64_t *in, uint64_t *out,
+				  unsigned int rn_in, unsigned int *rn_out)
+{
+	register long r0 asm("r0") = nr;
+	register long r3 asm("r3") = a0;
+	register long r4 asm("r4") = a1;
+	register long r5 asm("r5") = a2;
+	uint64_t fpscr_in = rn_in & 3, fpscr_out = 0;
+
+	asm volatile(".machine push\n\t"
+		     ".machine \"power7\"\n\t"
+		     "lxvd2x 50,0,%[in]\n\t"
+		     "lxvd2x 51,%[o16],%[in]\n\t"
+		     "lfd 28,32(%[in])\n\t"
+		     "lfd 29,40(%[in])\n\t"
+		     "lfd 30,48(%[in])\n\t"
+		     "lfd 31,56(%[in])\n\t"
+		     "lfd 0,0(%[fi])\n\t"
+		     "mtfsf 1,0\n\t"
+		     "sc\n\t"
+		     "bns+ 1f\n\t"
+		     "neg %[r3],%[r3]\n"
+		     "1:\n\t"
+		     "stxvd2x 50,0,%[out]\n\t"
+		     "stxvd2x 51,%[o16],%[out]\n\t"
+		     "stfd 28,32(%[out])\n\t"
+		     "stfd 29,40(%[out])\n\t"
+		     "stfd 30,48(%[out])\n\t"
+		     "stfd 31,56(%[out])\n\t"
+		     "mffs 0\n\t"
+		     "stfd 0,0(%[fo])\n\t"
+		     "mtfsfi 7,0\n\t"
+		     ".machine pop"
+		     : [r3] "+r" (r3), "+r" (r0), "+r" (r4), "+r" (r5)
+		     : [in] "b" (in), [out] "b" (out), [o16] "r" (16L),
+		       [fi] "b" (&fpscr_in), [fo] "b" (&fpscr_out)
+		     : "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cr0",
+		       "ctr", "xer", "memory", "fr0", "fr28", "fr29", "fr30",
+		       "fr31", "v18", "v19");
+	*rn_out = fpscr_out & 3;
+	return r3;
+}
+#endif
+
 #endif /* ASYNC_UTIL_H */

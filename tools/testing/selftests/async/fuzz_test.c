@@ -82,6 +82,9 @@ static const uint64_t bad_ptrs[] = {
 	0x0000800000000000ULL,		/* first non-canonical */
 	0x00007ffffffff000ULL,		/* TASK_SIZE */
 	0x8000000000000000ULL, 0xdead000000000000ULL,
+#ifdef __PPC64__
+	0xc000000000000000ULL,		/* the powerpc linear map */
+#endif
 };
 
 /* Refused atoms, from the list in async.rst. */
@@ -90,17 +93,42 @@ static const uint16_t denied_nrs[] = {
 	__NR_execveat, __NR_exit, __NR_exit_group, __NR_unshare, __NR_setns,
 	__NR_set_tid_address, __NR_set_robust_list, __NR_rseq,
 	__NR_sigaltstack, __NR_rt_sigprocmask, __NR_rt_sigsuspend,
-	__NR_rt_sigreturn, __NR_arch_prctl, __NR_prctl, __NR_personality,
+	__NR_rt_sigreturn,
+#ifdef __NR_swapcontext
+	__NR_swapcontext,
+#endif
+#ifdef __NR_switch_endian
+	__NR_switch_endian,
+#endif
+	__NR_prctl, __NR_personality,
 	__NR_seccomp, 463, 464, 465, 466, 467, 468, 469, __NR_setuid,
 	__NR_setgid, __NR_setreuid, __NR_setregid, __NR_setresuid,
 	__NR_setresgid, __NR_setfsuid, __NR_setfsgid, __NR_setgroups,
 	__NR_capset, __NR_keyctl,
+#ifdef __NR_arch_prctl
+	__NR_arch_prctl,
+#endif
+#ifdef __NR_sigreturn
+	__NR_sigreturn,
+#endif
+#ifdef __NR_sigprocmask
+	__NR_sigprocmask, __NR_sigsuspend,
+#endif
+#ifdef __NR_s390_runtime_instr
+	__NR_s390_runtime_instr, __NR_s390_guarded_storage,
+#endif
 };
 
 /* Numbers beyond the table (refused), and unused ones inside (ENOSYS). */
 static const uint16_t odd_nrs[] = {
 	470, 471, 511, 512, 547, 1000, 0x7fff, 0x8000, 0xfffe, 0xffff,
+#ifdef __s390__
+	17, 18, 423,
+#elif defined(__powerpc__)
+	224, 257, 366, 389,
+#else
 	335, 400, 423,
+#endif
 };
 
 static const uint64_t odd_sizes[] = {

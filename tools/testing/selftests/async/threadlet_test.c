@@ -8,8 +8,8 @@
  *
  * The function's return address is thr_restorer, which hands the return
  * value to async_thread_return(), the way sa_restorer calls
- * rt_sigreturn(). x86-64 only for now: the restorer and the register
- * checks are assembly.
+ * rt_sigreturn(). The restorer and the register checks are written
+ * for x86-64, i386, s390x and powerpc.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -56,8 +57,36 @@ __attribute__((naked)) static void thr_restorer(void)
 		     "int $0x80\n\t"
 		     "ud2");
 }
+#elif defined(__s390__)
+#define NO_ARCH NULL
+/*
+ * The function's return value is in r2, where a call takes its first
+ * argument: an ordinary function passes it on.
+ */
+static void thr_restorer(long value)
+{
+	syscall(__NR_async_thread_return, value);
+	__builtin_trap();
+}
+#elif defined(__powerpc__)
+#define NO_ARCH NULL
+/*
+ * The function returns to the restorer with its return value in r3,
+ * where the restorer's own argument is: the restorer is a C function of
+ * one argument. args->restorer is a plain function pointer (for ELFv1, a
+ * function descriptor) like args->fn.
+ */
+static void thr_restorer(long value)
+{
+	register long r0 asm("r0") = __NR_async_thread_return;
+	register long r3 asm("r3") = value;
+
+	asm volatile("sc\n\t"
+		     "trap" : : "r" (r0), "r" (r3) : "memory");
+	__builtin_unreachable();
+}
 #else
-#define NO_ARCH "threadlet tests have a restorer for x86-64 only"
+#define NO_ARCH "threadlet tests have no restorer for this architecture"
 static void thr_restorer(void) { }
 #endif
 
@@ -409,11 +438,189 @@ static void *fpu_both_sides(void *arg)
 	CHECK(cqe.status == 1);
 	return FAILED();
 }
+#elif defined(__powerpc__)
+/* FPSCR[RN] values: round toward zero, round toward +infinity. */
+#define RN_CALLER	1
+#define RN_THREADLET	2
+
+struct fpu_arg {
+	int fd;
+	unsigned int rn;
+};
+
+static long fn_fpu(void *arg)
+{
+	struct fpu_arg *f = arg;
+	uint64_t in[8];
+	uint64_t out[8] = {};
+	unsigned int rn = 0;
+	long n, i;
+	char c;
+
+	for (i = 0; i < 8; i++)
+		in[i] = 0x7468726561646c00ULL + i;
+	n = ppc_fp_syscall(SYS_read, f->fd, (long)&c, 1, in, out, f->rn, &rn);
+	return n == 1 && !memcmp(in, out, sizeof(in)) && rn == f->rn;
+}
+
+static void *fpu_both_sides(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct timespec ts = { 10, 0 };
+	struct async_completion cqe = {};
+	struct async_thread_args a;
+	void *stack = stack_new();
+	struct fpu_arg f = { .rn = RN_THREADLET };
+	uint64_t in[8];
+	uint64_t out[8] = {};
+	unsigned int rn = 0;
+	long ret, i;
+	int p[2];
+
+	CHECK(ring && stack && !pipe(p));
+	f.fd = p[0];
+	for (i = 0; i < 8; i++)
+		in[i] = 0x63616c6c65720000ULL + i;
+	thr_args(&a, fn_fpu, &f, stack, ring, 7);
+	ret = ppc_fp_syscall(__NR_async_thread, (long)&a, sizeof(a), 0, in,
+			     out, RN_CALLER, &rn);
+	CHECK(ret == ASYNC_EXEC_WENT_ASYNC);
+	/* Ours, as we left them, although the threadlet changed its own. */
+	CHECK(!memcmp(in, out, sizeof(in)));
+	CHECK(rn == RN_CALLER);
+	CHECK(write(p[1], "x", 1) == 1);
+	CHECK(async_wait(ring, 1, &ts, 0) == 1);
+	CHECK(!ring_pop(ring, &cqe));
+	/* And the threadlet's survived its own sleep. */
+	CHECK(cqe.status == 1);
+	return FAILED();
+}
+#endif
+
+#if defined(__x86_64__) || defined(__powerpc__)
+TEST(r28_fpu_state_kept_by_caller_and_threadlet)
+{
+	if (threadlets_missing())
+		SKIP(return, "%s", threadlets_missing());
+	EXPECT_EQ(0, in_thread(fpu_both_sides, NULL));
+}
+#elif defined(__s390__)
+#define FPC_CALLER	0x00000001	/* round toward zero */
+#define FPC_THREADLET	0x00000002	/* round toward +infinity */
+
+struct fpu_arg {
+	int fd;
+	unsigned int fpc;
+};
+
+/*
+ * f8-f15, v16-v19 and the FPC set, one system call, then read back. A
+ * vector register that came back changed spoils out[0].
+ */
+static long fpr_syscall(long nr, long a0, long a1, long a2,
+			const uint64_t *in, uint64_t *out, unsigned int mi,
+			unsigned int *mo)
+{
+	register long r1 asm("1") = nr;
+	register long r2 asm("2") = a0;
+	register long r3 asm("3") = a1;
+	register long r4 asm("4") = a2;
+	const unsigned int fpc_default = 0;
+	uint64_t vout[8] = {};
+
+	asm volatile("lfpc	%[mi]\n\t"
+		     "ld	%%f8,0(%[pi])\n\t"
+		     "ld	%%f9,8(%[pi])\n\t"
+		     "ld	%%f10,16(%[pi])\n\t"
+		     "ld	%%f11,24(%[pi])\n\t"
+		     "ld	%%f12,32(%[pi])\n\t"
+		     "ld	%%f13,40(%[pi])\n\t"
+		     "ld	%%f14,48(%[pi])\n\t"
+		     "ld	%%f15,56(%[pi])\n\t"
+		     ".machine push\n\t"
+		     ".machine \"z13\"\n\t"
+		     "vl	%%v16,0(%[pi])\n\t"
+		     "vl	%%v17,16(%[pi])\n\t"
+		     "vl	%%v18,32(%[pi])\n\t"
+		     "vl	%%v19,48(%[pi])\n\t"
+		     "svc	0\n\t"
+		     "vst	%%v16,0(%[pv])\n\t"
+		     "vst	%%v17,16(%[pv])\n\t"
+		     "vst	%%v18,32(%[pv])\n\t"
+		     "vst	%%v19,48(%[pv])\n\t"
+		     ".machine pop\n\t"
+		     "std	%%f8,0(%[po])\n\t"
+		     "std	%%f9,8(%[po])\n\t"
+		     "std	%%f10,16(%[po])\n\t"
+		     "std	%%f11,24(%[po])\n\t"
+		     "std	%%f12,32(%[po])\n\t"
+		     "std	%%f13,40(%[po])\n\t"
+		     "std	%%f14,48(%[po])\n\t"
+		     "std	%%f15,56(%[po])\n\t"
+		     "stfpc	%[mo]\n\t"
+		     "lfpc	%[md]\n\t"
+		     : "+d"(r2), [mo] "=Q"(*mo)
+		     : "d"(r1), "d"(r3), "d"(r4), [pi] "a"(in), [po] "a"(out),
+		       [pv] "a"(vout), [mi] "Q"(mi), [md] "Q"(fpc_default)
+		     : "memory", "f8", "f9", "f10", "f11", "f12", "f13", "f14",
+		       "f15");
+	if (memcmp(in, vout, sizeof(vout)))
+		out[0] ^= 1;
+	return r2;
+}
+
+static long fn_fpu(void *arg)
+{
+	struct fpu_arg *f = arg;
+	uint64_t in[8], out[8] = {};
+	unsigned int mo = 0;
+	long n, i;
+	char c;
+
+	for (i = 0; i < 8; i++)
+		in[i] = 0x7468726561646c00ULL + i;
+	n = fpr_syscall(SYS_read, f->fd, (long)&c, 1, in, out, f->fpc, &mo);
+	return n == 1 && !memcmp(in, out, sizeof(in)) && mo == f->fpc;
+}
+
+static void *fpu_both_sides(void *arg)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct timespec ts = { 10, 0 };
+	struct async_completion cqe = {};
+	struct async_thread_args a;
+	void *stack = stack_new();
+	struct fpu_arg f = { .fpc = FPC_THREADLET };
+	unsigned int mi = FPC_CALLER, mo = 0;
+	uint64_t in[8], out[8] = {};
+	long ret, i;
+	int p[2];
+
+	CHECK(ring && stack && !pipe(p));
+	f.fd = p[0];
+	for (i = 0; i < 8; i++)
+		in[i] = 0x63616c6c65720000ULL + i;
+	thr_args(&a, fn_fpu, &f, stack, ring, 7);
+	ret = fpr_syscall(__NR_async_thread, (long)&a, sizeof(a), 0, in, out,
+			  mi, &mo);
+	CHECK(ret == ASYNC_EXEC_WENT_ASYNC);
+	/* Ours, as we left them, although the threadlet changed its own. */
+	CHECK(!memcmp(in, out, sizeof(in)));
+	CHECK(mo == FPC_CALLER);
+	CHECK(write(p[1], "x", 1) == 1);
+	CHECK(async_wait(ring, 1, &ts, 0) == 1);
+	CHECK(!ring_pop(ring, &cqe));
+	/* And the threadlet's survived its own sleep. */
+	CHECK(cqe.status == 1);
+	return FAILED();
+}
 
 TEST(r28_fpu_state_kept_by_caller_and_threadlet)
 {
 	if (threadlets_missing())
 		SKIP(return, "%s", threadlets_missing());
+	if (!(getauxval(AT_HWCAP) & HWCAP_S390_VXRS))
+		SKIP(return, "no vector facility");
 	EXPECT_EQ(0, in_thread(fpu_both_sides, NULL));
 }
 #endif
@@ -562,7 +769,22 @@ TEST(r06_bad_threadlet_arguments)
 	REFUSED(restorer, 0, EFAULT);
 	REFUSED(restorer, (uintptr_t)data, EFAULT);
 	REFUSED(result, (uintptr_t)&result + 1, EINVAL);
+#ifdef __s390__
+	/*
+	 * User and kernel have separate address spaces on s390: any address
+	 * may be a user one, so the function runs and only writing its
+	 * result finds the address unmapped (a compat task cannot name it).
+	 */
+	if (!COMPAT_TASK) {
+		thr_args(&a, fn_double, NULL, stack, ring, 1);
+		a.result = 0xffff888000000000ULL;
+		errno = 0;
+		EXPECT_EQ(-1, async_thread(&a));
+		EXPECT_EQ(EFAULT, errno);
+	}
+#else
 	REFUSED(result, 0xffff888000000000ULL, COMPAT_TASK ? EINVAL : EFAULT);
+#endif
 	REFUSED(eventfd, 0, EINVAL);
 	REFUSED(ring, 0, EINVAL);
 	REFUSED(ring, 0x10000, EFAULT);
@@ -672,6 +894,11 @@ TEST(r08_threadlet_compat_values)
 	ASSERT_EQ(ASYNC_EXEC_DONE, async_thread(&a));
 	EXPECT_EQ(-6, a.status);
 	for (i = 0; i < ARRAY_SIZE(fields); i++) {
+#ifdef __s390__
+		/* Any address may be a user one: r06_bad_threadlet_arguments. */
+		if (!COMPAT_TASK && fields[i] == offsetof(struct async_thread_args, result))
+			continue;
+#endif
 		thr_args(&a, fn_double, NULL, stack, ring, 1);
 		*(uint64_t *)((char *)&a + fields[i]) |= garbage;
 		expect_refused(_metadata, &a, sizeof(a), bad);

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/time_types.h>
 #include <linux/vas.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -67,7 +68,7 @@ static_assert(sizeof(struct vas_attach_args) == 48, "vas_attach_args size");
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #endif
 
-/* The feature is x86-64 only so far: 4 KiB pages. */
+/* x86-64 and s390x: 4 KiB pages. */
 #define VAS_PAGE		4096UL
 
 /*
@@ -159,6 +160,31 @@ static inline int vas_sigaction(int sig, void (*fn)(int, siginfo_t *, void *))
 }
 
 #define VAS_HAVE_SIGACTION
+#elif defined(__s390__)
+static __always_inline
+long vas_sys(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r1 __asm__("1") = nr;
+	register long r2 __asm__("2") = a;
+	register long r3 __asm__("3") = b;
+	register long r4 __asm__("4") = c;
+	register long r5 __asm__("5") = d;
+	register long r6 __asm__("6") = e;
+	register long r7 __asm__("7") = f;
+
+	__asm__ volatile ("svc 0"
+			  : "+d" (r2)
+			  : "d" (r1), "d" (r3), "d" (r4), "d" (r5), "d" (r6),
+			    "d" (r7)
+			  : "memory");
+	return r2;
+}
+
+/* The thread pointer, from access registers 0 and 1. */
+static __always_inline void *vas_tp(void)
+{
+	return __builtin_thread_pointer();
+}
 #else
 static inline long vas_sys(long nr, long a, long b, long c, long d, long e,
 			   long f)
@@ -199,6 +225,28 @@ static inline int vas_sigaction(int sig, void (*fn)(int, siginfo_t *, void *))
 #define RAW6(nr, a, b, c, d, e, f) \
 	vas_sys(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
+/*
+ * mmap() from code that may run in a space. s390's mmap() is the old one,
+ * which takes its six arguments in memory (here: on the stack).
+ */
+static __always_inline long vas_mmap_raw(long addr, long len, long prot,
+					 long flags, long fd, long off)
+{
+#ifdef __s390__
+	long a[6];
+
+	a[0] = addr;
+	a[1] = len;
+	a[2] = prot;
+	a[3] = flags;
+	a[4] = fd;
+	a[5] = off;
+	return RAW1(__NR_mmap, a);
+#else
+	return RAW6(VAS_NR_MMAP, addr, len, prot, flags, fd, off);
+#endif
+}
+
 /* Switch from code that may run in a space: 0 or -errno. */
 static __always_inline long vas_switch_raw(int fd)
 {
@@ -213,11 +261,34 @@ static __always_inline long vas_probe(const void *page)
 	return RAW3(__NR_mincore, page, VAS_PAGE, &vec);
 }
 
+/*
+ * The 64-bit time calls: a 32-bit program built with a 64-bit time_t
+ * must not make the old ones, which take a 32-bit struct.
+ */
+#ifdef __NR_clock_gettime64
+#define VAS_NR_CLOCK_GETTIME	__NR_clock_gettime64
+#define VAS_NR_CLOCK_NANOSLEEP	__NR_clock_nanosleep_time64
+#define VAS_NR_SIGTIMEDWAIT	__NR_rt_sigtimedwait_time64
+#define VAS_NR_FUTEX		__NR_futex_time64
+#else
+#define VAS_NR_CLOCK_GETTIME	__NR_clock_gettime
+#define VAS_NR_CLOCK_NANOSLEEP	__NR_clock_nanosleep
+#define VAS_NR_SIGTIMEDWAIT	__NR_rt_sigtimedwait
+#define VAS_NR_FUTEX		__NR_futex
+#endif
+
+/* A futex call with a timeout, at home (errno, -1 on failure). */
+static inline long vas_futex(void *uaddr, int op, int val,
+			     const struct __kernel_timespec *ts)
+{
+	return syscall(VAS_NR_FUTEX, uaddr, op, val, ts, NULL, 0);
+}
+
 static __always_inline long vas_now_ms(void)
 {
-	struct timespec ts;
+	struct __kernel_timespec ts;
 
-	if (RAW2(__NR_clock_gettime, CLOCK_MONOTONIC, &ts))
+	if (RAW2(VAS_NR_CLOCK_GETTIME, CLOCK_MONOTONIC, &ts))
 		return -1;
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
@@ -253,11 +324,11 @@ long vas_wait_for(const int *p, int v, long ms)
 static __always_inline void vas_sleep_ms(long ms)
 {
 	/* Field by field: no initializer copied from .rodata, which a space lacks. */
-	struct timespec ts;
+	struct __kernel_timespec ts;
 
 	WRITE_ONCE(ts.tv_sec, ms / 1000);
 	WRITE_ONCE(ts.tv_nsec, (ms % 1000) * 1000000);
-	RAW2(__NR_nanosleep, &ts, NULL);
+	RAW4(VAS_NR_CLOCK_NANOSLEEP, CLOCK_MONOTONIC, 0, &ts, NULL);
 }
 
 /* The errno of a system call that does not exist. */
@@ -364,7 +435,8 @@ static inline void *vas_map_at(void *addr, size_t len, int prot, int fd)
  * program's text (a static program has one; a dynamic one also has its
  * libraries'). Fills @start/@end, returns how many (at most @max).
  */
-static inline int vas_text_ranges(unsigned long *start, unsigned long *end, int max)
+static inline int vas_file_ranges(const char *want, unsigned long *start,
+				  unsigned long *end, int max)
 {
 	char line[512], perms[8], path[256];
 	unsigned long s, e;
@@ -377,7 +449,7 @@ static inline int vas_text_ranges(unsigned long *start, unsigned long *end, int 
 		path[0] = 0;
 		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &s, &e, perms, path) < 3)
 			continue;
-		if (strcmp(perms, "r-xp") || path[0] != '/')
+		if (strcmp(perms, want) || path[0] != '/')
 			continue;
 		start[n] = s;
 		end[n] = e;
@@ -386,6 +458,64 @@ static inline int vas_text_ranges(unsigned long *start, unsigned long *end, int 
 	fclose(f);
 	return n;
 }
+
+static inline int vas_text_ranges(unsigned long *start, unsigned long *end, int max)
+{
+	return vas_file_ranges("r-xp", start, end, max);
+}
+
+/*
+ * What vas_space_new() attaches of the program: its text and, on s390,
+ * its read-only data (see vas_attach_relro()).
+ */
+static inline int vas_code_ranges(unsigned long *start, unsigned long *end, int max)
+{
+	int n = vas_text_ranges(start, end, max), r = 0;
+
+#ifdef __s390__
+	if (n >= 0)
+		r = vas_file_ranges("r--p", start + n, end + n, max - n);
+#endif
+	return n < 0 || r < 0 ? -1 : n + r;
+}
+
+#ifdef __s390__
+/*
+ * s390 code loads TLS offsets (errno, __thread variables) and addresses
+ * from the GOT, which lies in the program's read-only data after
+ * relocation (RELRO). Attach a copy of that, from a memfd, at the same
+ * address. 0 or -errno.
+ */
+static inline int vas_attach_relro(int vfd)
+{
+	unsigned long start[8], end[8];
+	int i, n, fd, ret = 0;
+
+	n = vas_file_ranges("r--p", start, end, 8);
+	if (n < 0)
+		return -ENOENT;
+	for (i = 0; !ret && i < n; i++) {
+		size_t len = end[i] - start[i];
+
+		fd = syscall(__NR_memfd_create, "vas-relro", 0);
+		if (fd < 0)
+			return -errno;
+		if (pwrite(fd, (void *)start[i], len, 0) != (ssize_t)len)
+			ret = -EIO;
+		else
+			ret = vas_attach_file(vfd, fd, 0, (void *)start[i], len,
+					      PROT_READ, false);
+		close(fd);
+	}
+	return ret;
+}
+#else
+/* Code elsewhere finds what it needs in the text. */
+static inline int vas_attach_relro(int vfd)
+{
+	return 0;
+}
+#endif
 
 /*
  * Attach the program's text (read and execute) into @vfd: the mappings
@@ -414,7 +544,7 @@ static inline int vas_attach_text(int vfd)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return vas_attach_relro(vfd);
 }
 
 /* The start of every thread's shared region. */
