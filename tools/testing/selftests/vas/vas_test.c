@@ -1287,6 +1287,83 @@ TEST_F(vas, v07_attach_beyond_task_size_enomem)
 	close(m);
 }
 
+#if __SIZEOF_LONG__ == 8
+/* /dev/kmsg, positioned after the last record, for kmsg_says(). */
+static int kmsg_at_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* Has the kernel logged @what since kmsg_at_end()? */
+static bool kmsg_says(int fd, const char *what)
+{
+	char rec[1024];
+	ssize_t n;
+
+	while ((n = read(fd, rec, sizeof(rec) - 1)) != 0) {
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n < 0)
+			break;
+		rec[n] = '\0';
+		if (strstr(rec, what))
+			return true;
+	}
+	return false;
+}
+#endif
+
+/*
+ * v08: spaces whose only mappings lie far above the program. On s390 the
+ * first such mapping grows the page table of a space that maps nothing
+ * yet, by one or two levels; the table the space began with must go with
+ * the space ("BUG: non-zero pgtables_bytes on freeing mm" if it leaks).
+ */
+TEST_F(vas, v08_high_mappings_in_empty_space_freed)
+{
+#if __SIZEOF_LONG__ == 8
+	static const unsigned long high[][2] = {
+		{ 1UL << 46, 0 },
+#ifdef __s390__
+		{ 1UL << 43, 0 },		/* 4 levels */
+		{ 1UL << 54, 0 },		/* 5 levels at once */
+		{ 1UL << 43, 1UL << 54 },	/* 4, then 5 with a VMA */
+		{ 1UL << 30, 1UL << 54 },	/* low first, then high */
+#endif
+	};
+	int m = vas_memfd(VAS_PAGE, 0x5a), kmsg = kmsg_at_end();
+	unsigned int i, j, round;
+
+	ASSERT_LE(0, m);
+	ASSERT_LE(0, kmsg);
+	for (round = 0; round < 50; round++) {
+		for (i = 0; i < ARRAY_SIZE(high); i++) {
+			int vfd = vas_create(0), pages = 0;
+
+			ASSERT_LE(0, vfd);
+			for (j = 0; j < 2 && high[i][j]; j++, pages++)
+				ASSERT_EQ(0, vas_attach_file(vfd, m, 0, (void *)high[i][j],
+							     VAS_PAGE, RW, false)) {
+					TH_LOG("attach at %#lx", high[i][j]);
+				}
+			EXPECT_EQ(pages, vas_fdinfo(vfd, "vas-total-vm"));
+			close(vfd);
+		}
+	}
+	/* The last space may still be on its way out: give it a moment. */
+	usleep(200000);
+	EXPECT_FALSE(kmsg_says(kmsg, "pgtables_bytes"));
+	close(kmsg);
+	close(m);
+#else
+	SKIP(return, "a 32-bit caller has no address above 4 GiB");
+#endif
+}
+
 /* v04: vas_create() and its fd; vas_switch() argument checks. */
 TEST_F(vas, v04_create_fd_and_switch_args)
 {
