@@ -30,7 +30,7 @@ void arch_async_handoff_prepare(void);
 void arch_async_take_user_context(struct task_struct *from,
 				  struct async_user_state *saved);
 struct async_user_state *arch_async_save_user(void);
-void arch_async_restore_user(struct async_user_state *state);
+void arch_async_restore_user(struct async_user_state *state, long ret);
 void arch_async_free_user(struct async_user_state *state);
 int arch_async_enter_user(struct pt_regs *regs,
 			  const struct async_thread_args *args);

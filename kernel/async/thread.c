@@ -262,13 +262,13 @@ SYSCALL_DEFINE1(async_thread_return, long, value)
 		return async_pool_park(ctx);
 	}
 	async_ring_unreserve(ctx, chain->ring);
-	arch_async_restore_user(chain->thread->saved);
 	ret = ASYNC_EXEC_DONE;
 	if (put_user((s64)value, &chain->thread->uargs->status))
 		ret = -EFAULT;
 	if (chain->thread->result &&
 	    put_user((s64)value, (s64 __user *)u64_to_user_ptr(chain->thread->result)))
 		ret = -EFAULT;
+	arch_async_restore_user(chain->thread->saved, ret);
 	async_thread_free(chain);
 	return ret;
 }

@@ -162,8 +162,9 @@ struct async_user_state {
 };
 
 /*
- * Return to user space with the whole of @src as current's registers,
- * r3 holding @ret, a successful system call's value. The FP, VEC and VSX
+ * Return to user space with the whole of @src as current's registers and
+ * @ret as the system call's result, in the convention of the caller's sc
+ * or scv (@src's trap) for an -errno. The FP, VEC and VSX
  * MSR bits are cleared because the CPU does not hold this context's
  * state: it is loaded from thread_struct on the way out or on first use.
  * The call is not restarted by a signal that comes on the way out.
@@ -174,8 +175,14 @@ static void ppc_async_return_to(const struct pt_regs *src, long ret)
 
 	*regs = *src;
 	regs->msr &= ~(MSR_FP | MSR_FE0 | MSR_FE1 | MSR_VEC | MSR_VSX);
-	regs->gpr[3] = ret;
-	regs->ccr &= ~PPC_SYSCALL_ERROR;
+	if (IS_ERR_VALUE(ret) && !trap_is_scv(regs)) {
+		/* sc returns a positive errno, with CR0[SO] set */
+		regs->gpr[3] = -ret;
+		regs->ccr |= PPC_SYSCALL_ERROR;
+	} else {
+		regs->gpr[3] = ret;
+		regs->ccr &= ~PPC_SYSCALL_ERROR;
+	}
 	set_trap_norestart(regs);
 	set_return_regs_changed();
 	set_thread_flag(TIF_RESTOREALL);
@@ -215,14 +222,14 @@ struct async_user_state *arch_async_save_user(void)
 
 /*
  * Back to the threadlet's caller, which async_thread_return() tells that
- * the function ran to its end: ASYNC_EXEC_DONE. With every register
- * restored from pt_regs, the value the system call returns does not
- * reach r3, so it is set here.
+ * the function ran to its end: ASYNC_EXEC_DONE, or -EFAULT if its result
+ * could not be written. With every register restored from pt_regs, the
+ * value the system call returns does not reach r3, so it is set here.
  */
-void arch_async_restore_user(struct async_user_state *state)
+void arch_async_restore_user(struct async_user_state *state, long ret)
 {
 	ppc_async_load(&state->math);
-	ppc_async_return_to(&state->regs, ASYNC_EXEC_DONE);
+	ppc_async_return_to(&state->regs, ret);
 }
 
 void arch_async_free_user(struct async_user_state *state)

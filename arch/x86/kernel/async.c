@@ -251,7 +251,7 @@ struct async_user_state *arch_async_save_user(void)
 	return state;
 }
 
-void arch_async_restore_user(struct async_user_state *state)
+void arch_async_restore_user(struct async_user_state *state, long ret)
 {
 	*current_pt_regs() = state->regs;
 	fpu_async_load(state->fpu, state->fpu_size);

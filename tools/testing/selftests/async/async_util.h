@@ -193,17 +193,54 @@ static inline void args_set(struct async_args *args, struct async_atom *atoms,
 	args->eventfd = ASYNC_NO_EVENTFD;
 }
 
-/* Total threads in the system, from /proc/loadavg. */
+/* Is task @tid of process @pid a kernel thread (PF_KTHREAD)? */
+static inline bool task_is_kthread(const char *pid, const char *tid)
+{
+	char path[2 * 256 + 32], buf[512], *p;
+	unsigned long flags = 0;
+	bool kthread = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/task/%s/stat", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	/* The flags are the sixth field after the command's ")". */
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1)
+		kthread = flags & 0x00200000;
+	fclose(f);
+	return kthread;
+}
+
+/*
+ * Tasks in the system that are not kernel threads: every thread of every
+ * process, pool threads included. Kernel threads (kworkers) come and go
+ * on their own, so they are not counted.
+ */
 static inline int count_system_threads(void)
 {
-	int total = -1;
-	FILE *f = fopen("/proc/loadavg", "r");
+	DIR *proc = opendir("/proc"), *task;
+	struct dirent *pe, *te;
+	char path[256 + 16];
+	int total = 0;
 
-	if (!f)
+	if (!proc)
 		return -1;
-	if (fscanf(f, "%*s %*s %*s %*d/%d", &total) != 1)
-		total = -1;
-	fclose(f);
+	while ((pe = readdir(proc))) {
+		if (pe->d_name[0] < '1' || pe->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task", pe->d_name);
+		task = opendir(path);
+		if (!task)
+			continue;	/* it has just exited */
+		while ((te = readdir(task)))
+			if (te->d_name[0] != '.' &&
+			    !task_is_kthread(pe->d_name, te->d_name))
+				total++;
+		closedir(task);
+	}
+	closedir(proc);
 	return total;
 }
 

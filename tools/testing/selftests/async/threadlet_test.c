@@ -237,6 +237,59 @@ TEST(r18_nonblocking_threadlet_returns_its_value)
 	EXPECT_EQ(0, in_thread(nonblocking_returns_value, NULL));
 }
 
+struct protect {
+	void *page;
+	size_t len;
+};
+
+/* Makes its page read-only, then returns 7. */
+static long fn_protect(void *arg)
+{
+	struct protect *p = arg;
+
+	syscall(SYS_mprotect, p->page, p->len, PROT_READ);
+	return 7;
+}
+
+/*
+ * R18: a threadlet that never blocked, but whose result cannot be
+ * written, returns -EFAULT in its caller's context, as a system call
+ * whose output cannot be written does; status still has the value, and
+ * no completion is posted.
+ */
+TEST(r18_unwritable_result_efault)
+{
+	struct async_ring *ring = ring_new(8, 0);
+	struct async_thread_args a;
+	void *stack = stack_new();
+	struct protect p;
+
+	if (threadlets_missing())
+		SKIP(return, "%s", threadlets_missing());
+	ASSERT_TRUE(ring && stack);
+	p.len = getpagesize();
+	p.page = mmap(NULL, p.len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p.page);
+
+	thr_args(&a, fn_protect, &p, stack, ring, 1);
+	a.result = (uintptr_t)p.page;
+	errno = 0;
+	EXPECT_EQ(-1, async_thread(&a));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(7, a.status);
+	EXPECT_EQ(0, ring->tail);
+
+	/* Writable again: the same threadlet is done and its result there. */
+	ASSERT_EQ(0, mprotect(p.page, p.len, PROT_READ | PROT_WRITE));
+	thr_args(&a, fn_double, (void *)21, stack, ring, 2);
+	a.result = (uintptr_t)p.page;
+	EXPECT_EQ(ASYNC_EXEC_DONE, async_thread(&a));
+	EXPECT_EQ(42, *(int64_t *)p.page);
+	EXPECT_EQ(0, ring->tail);
+	munmap(p.page, p.len);
+}
+
 /* The leader's threadlets never go async: a blocking one just blocks. */
 TEST(r22_leader_threadlet_runs_synchronously)
 {
