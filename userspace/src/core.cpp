@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -72,6 +73,10 @@ void child_after_fork() noexcept;
 void init_state() {
   auto* st = new GState;
   st->tun.max_threads = env_int("ASYNCAIO_THREADS", 16, 1, 4096);
+  {
+    unsigned ncpu = std::thread::hardware_concurrency();
+    st->tun.concurrency = env_int("ASYNCAIO_CONCURRENCY", ncpu ? static_cast<int>(ncpu) : 1, 1, 4096);
+  }
   st->tun.idle_seconds = env_int("ASYNCAIO_IDLE_TIME", 1, 0, 86400);
   st->tun.max_requests = env_int("ASYNCAIO_MAX_REQUESTS", 1 << 17, 1, 1 << 30);
   st->tun.listio_max = env_int("ASYNCAIO_LISTIO_MAX", 1 << 16, 2, 1 << 30);

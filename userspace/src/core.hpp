@@ -76,6 +76,7 @@ struct Op {
 
   // Backend private
   void* backend_priv = nullptr;
+  Op* pool_next = nullptr;  // thread pool: link in its submission stack / queue
 
   // Per-fd list, in submission order (guarded by the fd shard lock)
   Op* fd_prev = nullptr;
@@ -152,6 +153,7 @@ void wake_waiters() noexcept;
 
 struct Tunables {
   int max_threads = 16;
+  int concurrency = 1;  // thread pool: workers kept active (default: CPUs)
   int idle_seconds = 1;
   long max_requests = 1L << 17;
   int listio_max = 1 << 16;
