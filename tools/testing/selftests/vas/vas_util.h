@@ -60,16 +60,82 @@ static_assert(sizeof(struct vas_attach_args) == 48, "vas_attach_args size");
 
 #define NO_VAS "no vas_create system call: kernel built without CONFIG_MMSPACE"
 
-/* Single accesses the compiler may not merge, split, drop or turn into calls. */
-#ifndef READ_ONCE
-#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#endif
-#ifndef WRITE_ONCE
-#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/*
+ * Single accesses the compiler may not merge, split, drop or turn into
+ * calls. 32-bit powerpc has no 8-byte atomic access: gcc calls libatomic
+ * for one, which a static program may lack and code in a space cannot
+ * call. There such a word is accessed as two atomic 4-byte halves: where
+ * another thread may write it meanwhile, the tests look only at a half
+ * that the writer never changes.
+ */
+#if __GCC_ATOMIC_LLONG_LOCK_FREE == 2
+#define VAS_ONCE_ATOMIC(p)	(sizeof(*(p)) <= 8)
+#else
+#define VAS_ONCE_ATOMIC(p)	(sizeof(*(p)) <= 4)
 #endif
 
-/* x86-64 and s390x: 4 KiB pages. */
-#define VAS_PAGE		4096UL
+#define VAS_HALVES(p)							\
+	union { __typeof__(*(p)) v; __u32 w[2]; }
+
+#ifndef READ_ONCE
+#define READ_ONCE(x)							\
+({									\
+	__typeof__(x) *__ro = &(x);					\
+									\
+	__builtin_choose_expr(VAS_ONCE_ATOMIC(__ro),			\
+		__atomic_load_n(__ro, __ATOMIC_RELAXED),		\
+		({							\
+			VAS_HALVES(__ro) __h;				\
+									\
+			__h.w[0] = __atomic_load_n((__u32 *)__ro,	\
+						   __ATOMIC_RELAXED);	\
+			__h.w[1] = __atomic_load_n((__u32 *)__ro + 1,	\
+						   __ATOMIC_RELAXED);	\
+			__h.v;						\
+		}));							\
+})
+#endif
+#ifndef WRITE_ONCE
+#define WRITE_ONCE(x, val)						\
+({									\
+	__typeof__(x) *__wo = &(x), __wv = (val);			\
+									\
+	__builtin_choose_expr(VAS_ONCE_ATOMIC(__wo),			\
+		__atomic_store_n(__wo, __wv, __ATOMIC_RELAXED),		\
+		({							\
+			VAS_HALVES(__wo) __h = { .v = __wv };		\
+									\
+			__atomic_store_n((__u32 *)__wo, __h.w[0],	\
+					 __ATOMIC_RELAXED);		\
+			__atomic_store_n((__u32 *)__wo + 1, __h.w[1],	\
+					 __ATOMIC_RELAXED);		\
+		}));							\
+})
+#endif
+
+/*
+ * Page sizes. Memory is laid out in pages of the running kernel, whose
+ * size VAS_PAGE asks sysconf() for. Code that runs in a space can neither
+ * call libc nor read a global variable: it uses the copy in its struct
+ * vas_ctl. VAS_PAGE_MAX bounds every page size an architecture has, for
+ * what needs a constant: 64-bit powerpc kernels use 4 or 64 KiB pages.
+ */
+#ifdef __powerpc__
+#define VAS_PAGE_MAX		(64 * 1024UL)
+#else
+#define VAS_PAGE_MAX		4096UL
+#endif
+
+static unsigned long vas_page_size;
+
+static inline unsigned long vas_page(void)
+{
+	if (!vas_page_size)
+		vas_page_size = sysconf(_SC_PAGESIZE);
+	return vas_page_size;
+}
+
+#define VAS_PAGE		vas_page()
 
 /*
  * A raw system call: returns -errno on failure and touches nothing but
@@ -185,6 +251,46 @@ static __always_inline void *vas_tp(void)
 {
 	return __builtin_thread_pointer();
 }
+#elif defined(__powerpc__)
+static __always_inline
+long vas_sys(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r0 __asm__("r0") = nr;
+	register long r3 __asm__("r3") = a;
+	register long r4 __asm__("r4") = b;
+	register long r5 __asm__("r5") = c;
+	register long r6 __asm__("r6") = d;
+	register long r7 __asm__("r7") = e;
+	register long r8 __asm__("r8") = f;
+
+	/* An error sets CR0[SO] and leaves the positive errno in r3. */
+	__asm__ volatile ("sc\n\t"
+			  "bns+ 1f\n\t"
+			  "neg %1,%1\n"
+			  "1:"
+			  : "+r" (r0), "+r" (r3), "+r" (r4), "+r" (r5),
+			    "+r" (r6), "+r" (r7), "+r" (r8)
+			  :
+			  : "r9", "r10", "r11", "r12", "cr0", "ctr", "xer",
+			    "memory");
+	return r3;
+}
+
+/*
+ * The thread pointer, from which glibc's __rseq_offset counts: r13 on
+ * 64-bit, r2 on 32-bit powerpc.
+ */
+static __always_inline void *vas_tp(void)
+{
+	void *tp;
+
+#ifdef __PPC64__
+	__asm__ ("mr %0,13" : "=r" (tp));
+#else
+	__asm__ ("mr %0,2" : "=r" (tp));
+#endif
+	return tp;
+}
 #else
 static inline long vas_sys(long nr, long a, long b, long c, long d, long e,
 			   long f)
@@ -253,12 +359,15 @@ static __always_inline long vas_switch_raw(int fd)
 	return RAW2(__NR_vas_switch, fd, 0);
 }
 
-/* 0 if the page at @page is mapped in the caller's current space, else -ENOMEM. */
+/*
+ * 0 if the page at @page is mapped in the caller's current space, else
+ * -ENOMEM. One byte covers the page whatever its size.
+ */
 static __always_inline long vas_probe(const void *page)
 {
 	unsigned char vec;
 
-	return RAW3(__NR_mincore, page, VAS_PAGE, &vec);
+	return RAW3(__NR_mincore, page, 1, &vec);
 }
 
 /*
@@ -518,6 +627,19 @@ static inline int vas_attach_relro(int vfd)
 #endif
 
 /*
+ * Where the code of function pointer @fn is: an ELFv1 function pointer
+ * is the address of a descriptor, whose first word is the entry address.
+ */
+static inline uintptr_t vas_code_addr(const void *fn)
+{
+#if defined(__PPC64__) && (!defined(_CALL_ELF) || _CALL_ELF == 1)
+	return *(const uintptr_t *)fn;
+#else
+	return (uintptr_t)fn;
+#endif
+}
+
+/*
  * Attach the program's text (read and execute) into @vfd: the mappings
  * that hold this function, syscall() and pthread_create(). 0 or -errno.
  */
@@ -533,7 +655,8 @@ static inline int vas_attach_text(int vfd)
 		return -ENOENT;
 	for (j = 0; j < 3; j++) {
 		for (i = 0; i < n; i++)
-			if ((uintptr_t)need[j] >= start[i] && (uintptr_t)need[j] < end[i])
+			if (vas_code_addr(need[j]) >= start[i] &&
+			    vas_code_addr(need[j]) < end[i])
 				break;
 		if (i == n)
 			return -ENOENT;
@@ -547,8 +670,15 @@ static inline int vas_attach_text(int vfd)
 	return vas_attach_relro(vfd);
 }
 
-/* The start of every thread's shared region. */
+/*
+ * Every thread's shared region: its struct vas_ctl, then its stack, TLS
+ * and TCB. The stack has room for eight pages of padding (v07).
+ */
+#if VAS_PAGE_MAX > 4096
+#define VAS_REGION_SIZE		(32 * VAS_PAGE_MAX)
+#else
 #define VAS_REGION_SIZE		(512 * 1024UL)
+#endif
 #define VAS_CTL_SIZE		(64 * 1024UL)
 #define VAS_BUF_SIZE		(VAS_CTL_SIZE - 2048)
 
@@ -562,10 +692,13 @@ struct vas_ctl {
 	int tid;
 	int ret;			/* fn()'s return value */
 	void *home_page;		/* a page mapped at home only */
+	__u64 page;			/* VAS_PAGE, for code in a space */
 	char buf[VAS_BUF_SIZE];
 };
 
 static_assert(sizeof(struct vas_ctl) <= VAS_CTL_SIZE, "vas_ctl too large");
+/* buf holds async rings and results, which must be 8-byte aligned. */
+static_assert(offsetof(struct vas_ctl, buf) % 8 == 0, "vas_ctl.buf misaligned");
 
 struct vas_thread {
 	struct vas_ctl *ctl;		/* == region */
@@ -586,6 +719,10 @@ static inline int vas_thread_init(struct vas_thread *t)
 	void *p;
 
 	memset(t, 0, sizeof(*t));
+	if (VAS_PAGE > VAS_PAGE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (!vas_home_only) {
 		vas_home_only = mmap(NULL, VAS_PAGE, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -601,6 +738,7 @@ static inline int vas_thread_init(struct vas_thread *t)
 	t->len = VAS_REGION_SIZE;
 	t->ctl = p;
 	t->ctl->home_page = vas_home_only;
+	t->ctl->page = VAS_PAGE;
 	return 0;
 }
 
@@ -653,8 +791,11 @@ static inline int vas_thread_run(struct vas_thread *t, int (*fn)(struct vas_ctl 
 	return ret ? ret : vas_thread_join(t, secs);
 }
 
-/* A new space with the program's text and t's region: the fd or -errno. */
-static inline int vas_space_new(struct vas_thread *t)
+/*
+ * A new space with the program's text and t's region, which is mapped
+ * there with @region_prot: the fd or -errno.
+ */
+static inline int vas_space_new_prot(struct vas_thread *t, int region_prot)
 {
 	int fd = vas_create(0);
 	int ret;
@@ -663,12 +804,18 @@ static inline int vas_space_new(struct vas_thread *t)
 		return -errno;
 	ret = vas_attach_text(fd);
 	if (!ret)
-		ret = vas_attach_self(fd, t->region, t->len, PROT_READ | PROT_WRITE);
+		ret = vas_attach_self(fd, t->region, t->len, region_prot);
 	if (ret) {
 		close(fd);
 		return ret;
 	}
 	return fd;
+}
+
+/* A new space with the program's text and t's region: the fd or -errno. */
+static inline int vas_space_new(struct vas_thread *t)
+{
+	return vas_space_new_prot(t, PROT_READ | PROT_WRITE);
 }
 
 /* A "key:\tvalue" line of /proc/self/fdinfo/@fd, or -1. */
