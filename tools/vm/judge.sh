@@ -9,8 +9,9 @@ log=$1
 qrc=
 [ "${2:-}" = --qemu-rc ] && qrc=${3:-}
 
-# Kernel messages carry a printk timestamp; test output is prefixed with "# " by /init.
-splat='^\[ *[0-9]+\.[0-9]+\] .*(Oops|BUG:|WARNING:|KASAN|UBSAN|kernel BUG|general protection fault|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected stall|RCU stall|unreferenced object|Call Trace:|cut here)'
+# Kernel messages carry a printk timestamp; test output is prefixed with "# " by /init. A
+# kernel line can land in the middle of a test's line on the console, so it is not anchored.
+splat='\[ *[0-9]+\.[0-9]+\] .*(Oops|BUG:|WARNING:|KASAN|UBSAN|kernel BUG|general protection fault|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected stall|RCU stall|unreferenced object|Call Trace:|cut here)'
 fail=0
 why=()
 # A test that means to invoke the OOM killer writes "vmtest: expecting oom-killer" to
