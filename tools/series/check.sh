@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make series-check: fail unless patches/ applies with git am to a fresh base, the readable
 # copy equals the applied result, every patch is checkpatch --strict clean, and every patch
-# has a changelog and a Signed-off-by.
+# has a changelog and a Signed-off-by, and no patch adds a backup or reject file.
 #
 # Ignored checkpatch types (and why):
 #   FILE_PATH_CHANGES  "does MAINTAINERS need updating?" fires on every patch that adds a
@@ -39,6 +39,12 @@ for root in $COPY_ROOTS; do
 		grep -qxF "$f" <<<"$added" || bad "$f is not added by the series (stale readable copy?)"
 	done < <(cd "$TOP" && find "$root" -type f)
 done
+
+note "no stray files"
+# patch(1) and editor leftovers: a series once shipped kernel/async/ring.c.orig.
+stray=$(git -C "$wt" diff --name-only --diff-filter=AM base..HEAD |
+	grep -E '(\.(orig|rej|swp|bak)|~)$|(^|/)#[^/]*#$' || true)
+[ -z "$stray" ] || bad "stray files in the series: $(echo $stray)"
 
 note "changelogs and Signed-off-by"
 for c in $(git -C "$wt" rev-list --reverse base..HEAD); do
