@@ -2484,25 +2484,6 @@ static void exec_while_switched(struct __test_metadata *_metadata, const char *p
  * What the exec'd image checks: the vas fd is closed (43), one thread
  * (45), Shmem back to what it was before the space got its memory (46).
  */
-/* A "key:  value kB" line of /proc/self/status, or -1. */
-static long status_kb(const char *key)
-{
-	char line[256];
-	size_t len = strlen(key);
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ':') {
-			v = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 static int exec_child(const char *fdstr, const char *basestr)
 {
 	long base = atol(basestr), end = vas_now_ms() + 3000;
@@ -2537,7 +2518,8 @@ static int exec_child(const char *fdstr, const char *basestr)
 				break;
 			fprintf(stderr,
 				"# exec'd image: Shmem %ld kB (%ld kB refreshed), before the space %ld kB, own RssShmem %ld kB\n",
-				now, vas_meminfo_kb("Shmem"), base, status_kb("RssShmem"));
+				now, vas_meminfo_kb("Shmem"), base,
+				vas_proc_long("/proc/self/status", "RssShmem"));
 			return 46;
 		}
 		usleep(10000);

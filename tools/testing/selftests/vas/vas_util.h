@@ -818,16 +818,17 @@ static inline int vas_space_new(struct vas_thread *t)
 	return vas_space_new_prot(t, PROT_READ | PROT_WRITE);
 }
 
-/* A "key:\tvalue" line of /proc/self/fdinfo/@fd, or -1. */
-static inline long vas_fdinfo(int fd, const char *key)
+/*
+ * The number after "@key:" in a "key: value" file of /proc, such as
+ * /proc/meminfo or /proc/self/fdinfo/N, or -1.
+ */
+static inline long vas_proc_long(const char *path, const char *key)
 {
-	char path[64], line[256];
+	char line[256];
 	size_t len = strlen(key);
 	long v = -1;
-	FILE *f;
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
@@ -839,23 +840,19 @@ static inline long vas_fdinfo(int fd, const char *key)
 	return v;
 }
 
+/* A "key:\tvalue" line of /proc/self/fdinfo/@fd, or -1. */
+static inline long vas_fdinfo(int fd, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	return vas_proc_long(path, key);
+}
+
 /* A line of /proc/meminfo in KiB, or -1. */
 static inline long vas_meminfo_kb(const char *key)
 {
-	char line[256];
-	size_t len = strlen(key);
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ':') {
-			v = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
+	return vas_proc_long("/proc/meminfo", key);
 }
 
 /*
