@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -43,8 +44,23 @@ struct WaitHub {
   std::atomic<int> n{0};
 };
 
+// Recycled Ops. A request's Op is allocated by the submitting thread and
+// usually freed by it too (aio_return drops the last reference), so each
+// thread keeps a small cache; the shared list (under a mutex) only evens out
+// threads that free more than they allocate (e.g. the pool's workers).
+constexpr int kOpCacheMax = 64;    // Ops a thread keeps
+constexpr int kOpBatch = 32;       // moved to/from the shared list at a time
+constexpr size_t kOpSharedMax = 4096;  // beyond that, freed Ops go back to the heap
+
+struct OpFreeList {
+  std::mutex m;
+  Op* head = nullptr;
+  size_t n = 0;
+};
+
 struct GState {
   FdShard fd[kShards];
+  OpFreeList ops;
   WaitHub hub;
   std::atomic<uint64_t> seq{1};
   std::atomic<long> outstanding{0};
@@ -109,6 +125,9 @@ void child_after_fork() noexcept {
 FdShard& shard_for(int fd) { return S().fd[static_cast<unsigned>(fd) % kShards]; }
 
 bool is_write(const Op* op) { return op->kind == Kind::write; }
+// Only what aio_fsync's ordering needs is on the per-fd lists: writes and
+// the fsyncs that may wait for them. Reads never take the fd shard lock.
+bool on_fd_lists(const Op* op) { return op->kind != Kind::read; }
 
 bool write_before(const FdEntry& e, uint64_t seq) {
   for (Op* o = e.head; o && o->seq < seq; o = o->fd_next)
@@ -189,10 +208,116 @@ bool admit(long n) noexcept {
 }
 void release(long n) noexcept { S().outstanding.fetch_sub(n, std::memory_order_relaxed); }
 
+namespace {
+// The calling thread's cache, linked through Op::pool_next (unused while an
+// Op is free). Its destructor hands the Ops to the shared list.
+struct OpCache {
+  Op* head = nullptr;
+  int n = 0;
+  bool dead = false;  // thread exiting: free to the shared list only
+  ~OpCache() {
+    dead = true;
+    flush(n);
+  }
+  // Move up to k Ops to the shared list (the heap if that is full).
+  void flush(int k) noexcept {
+    if (k <= 0 || !head) return;
+    Op* first = head;
+    Op* last = head;
+    int moved = 1;
+    while (moved < k && last->pool_next) {
+      last = last->pool_next;
+      moved++;
+    }
+    head = last->pool_next;
+    n -= moved;
+    last->pool_next = nullptr;
+    OpFreeList& fl = S().ops;
+    {
+      std::lock_guard lk(fl.m);
+      if (fl.n < kOpSharedMax) {
+        last->pool_next = fl.head;
+        fl.head = first;
+        fl.n += static_cast<size_t>(moved);
+        return;
+      }
+    }
+    while (first) {
+      Op* next = first->pool_next;
+      delete first;
+      first = next;
+    }
+  }
+  // Take up to kOpBatch Ops from the shared list.
+  void refill() noexcept {
+    OpFreeList& fl = S().ops;
+    std::lock_guard lk(fl.m);
+    while (fl.head && n < kOpBatch) {
+      Op* o = fl.head;
+      fl.head = o->pool_next;
+      fl.n--;
+      o->pool_next = head;
+      head = o;
+      n++;
+    }
+  }
+};
+thread_local OpCache t_ops;
+
+// Back to the state of a default-constructed Op. Atoms past natoms are
+// always default (nobody writes them without raising natoms), so only the
+// used ones are reset: a POSIX request clears one or two, not all eight.
+void op_reset(Op* op) noexcept {
+  op->refs.store(1, std::memory_order_relaxed);
+  op->state.store(QUEUED, std::memory_order_relaxed);
+  op->kind = Kind::chain;
+  op->fd = -1;
+  op->seq = 0;
+  for (int i = 0; i < op->natoms && i < kMaxAtoms; i++) op->atoms[i] = Atom{};
+  op->natoms = 0;
+  op->last_status = kPending;
+  op->last_index = -1;
+  op->io_result = kPending;
+  op->cb = nullptr;
+  op->sev = sigevent{};
+  // sinfo is written whole (prepare_siginfo) before any use.
+  op->group = nullptr;
+  op->sink = nullptr;
+  op->cookie = 0;
+  op->user = nullptr;
+  op->backend_priv = nullptr;
+  op->pool_next = nullptr;
+  op->fd_prev = op->fd_next = nullptr;
+  op->parked = false;
+  op->on_fd_list = false;
+  op->submitted.store(false, std::memory_order_relaxed);
+  op->reg_next = nullptr;
+}
+}  // namespace
+
+Op* op_alloc() noexcept {
+  OpCache& c = t_ops;
+  if (!c.head && !c.dead) c.refill();
+  Op* op = c.dead ? nullptr : c.head;
+  if (!op) return new (std::nothrow) Op;
+  c.head = op->pool_next;
+  c.n--;
+  op_reset(op);
+  return op;
+}
+
 void Op::put() noexcept {
   if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     if (group) group->put();
-    delete this;
+    group = nullptr;
+    OpCache& c = t_ops;
+    if (c.dead) {
+      delete this;
+      return;
+    }
+    pool_next = c.head;
+    c.head = this;
+    if (++c.n > kOpCacheMax) c.flush(kOpBatch);
   }
 }
 
@@ -279,7 +404,7 @@ int submit(Op* op) noexcept {
   GState& s = S();
   op->seq = s.seq.fetch_add(1, std::memory_order_relaxed);
   bool park = false;
-  if (op->fd >= 0) {
+  if (op->fd >= 0 && on_fd_lists(op)) {
     FdShard& sh = shard_for(op->fd);
     std::lock_guard lk(sh.m);
     FdEntry& e = sh.map[op->fd];
@@ -291,6 +416,7 @@ int submit(Op* op) noexcept {
     fd_list_add(e, op);
   }
   s.stats.submitted.fetch_add(1, std::memory_order_relaxed);
+  op->submitted.store(true, std::memory_order_release);
   if (!park) dispatch(op);
   return 0;
 }
@@ -316,7 +442,7 @@ void finish(Op* op) noexcept {
       s.stats.signals.fetch_add(1, std::memory_order_relaxed);  // sent by the chain's atom
   }
   std::vector<Op*> unparked;
-  if (op->fd >= 0) {
+  if (op->fd >= 0 && on_fd_lists(op)) {
     FdShard& sh = shard_for(op->fd);
     std::lock_guard lk(sh.m);
     auto it = sh.map.find(op->fd);
@@ -372,18 +498,11 @@ int cancel_op(Op* op) noexcept {
 }
 
 int cancel_fd(int fd) noexcept {
+  // Every POSIX request in flight is in the registry (referenced there until
+  // aio_return); reads are on no per-fd list. Cancel in submission order.
   std::vector<Op*> ops;
-  {
-    FdShard& sh = shard_for(fd);
-    std::lock_guard lk(sh.m);
-    auto it = sh.map.find(fd);
-    if (it != sh.map.end())
-      for (Op* o = it->second.head; o; o = o->fd_next) {
-        if (!o->cb) continue;  // only POSIX requests are aio_cancel's business
-        o->get();
-        ops.push_back(o);
-      }
-  }
+  registry_collect_fd(fd, ops);
+  std::sort(ops.begin(), ops.end(), [](const Op* a, const Op* b) { return a->seq < b->seq; });
   bool any_canceled = false, any_not = false;
   for (Op* o : ops) {
     int r = cancel_op(o);
