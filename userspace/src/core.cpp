@@ -38,9 +38,17 @@ struct FdShard {
   std::unordered_map<int, FdEntry> map;
 };
 
+// A thread blocked in wait_until(): its eventfd, and whether a wake-up was
+// already written to it and not yet consumed (one write() is enough until the
+// waiter comes back to check its predicate).
+struct Waiter {
+  int fd = -1;
+  std::atomic<bool> signaled{false};
+};
+
 struct WaitHub {
   std::mutex m;
-  std::vector<int> fds;
+  std::vector<Waiter*> waiters;
   std::atomic<int> n{0};
 };
 
@@ -536,22 +544,28 @@ void wake_waiters() noexcept {
   if (h.n.load(std::memory_order_seq_cst) == 0) return;
   std::lock_guard lk(h.m);
   uint64_t one = 1;
-  for (int fd : h.fds) {
-    ssize_t w = write(fd, &one, sizeof one);
-    (void)w;
+  for (Waiter* w : h.waiters) {
+    // A waiter clears signaled (seq_cst) before it checks its predicate, and
+    // the completion was stored (seq_cst) before this exchange: either the
+    // waiter sees the completion, or this exchange sees false and writes.
+    if (w->signaled.exchange(true, std::memory_order_seq_cst)) continue;
+    ssize_t wr = write(w->fd, &one, sizeof one);
+    (void)wr;
   }
 }
 
 int wait_until(bool (*pred)(void*), void* arg, int64_t deadline_ns) noexcept {
   WaitHub& h = S().hub;
-  int fd = tls_evfd.get();
-  if (fd >= 0) {
+  Waiter self;
+  self.fd = tls_evfd.get();
+  if (self.fd >= 0) {
     std::lock_guard lk(h.m);
-    h.fds.push_back(fd);
+    h.waiters.push_back(&self);
     h.n.fetch_add(1, std::memory_order_seq_cst);
   }
   int ret = 0;
   for (;;) {
+    self.signaled.store(false, std::memory_order_seq_cst);
     if (pred(arg)) break;
     timespec ts, *tsp = nullptr;
     if (deadline_ns >= 0) {
@@ -561,30 +575,32 @@ int wait_until(bool (*pred)(void*), void* arg, int64_t deadline_ns) noexcept {
       ts.tv_nsec = left % 1000000000LL;
       tsp = &ts;
     }
-    if (fd < 0) {
+    if (self.fd < 0) {
       // No eventfd (EMFILE): poll the predicate every millisecond.
       timespec ms{0, 1000000};
       if (!tsp || ms.tv_sec < tsp->tv_sec || (ms.tv_sec == tsp->tv_sec && ms.tv_nsec < tsp->tv_nsec)) tsp = &ms;
       if (ppoll(nullptr, 0, tsp, nullptr) < 0 && errno == EINTR) { ret = EINTR; break; }
       continue;
     }
-    pollfd p{fd, POLLIN, 0};
+    pollfd p{self.fd, POLLIN, 0};
     // ppoll is never restarted after a signal handler, whatever SA_RESTART
     // says: exactly the EINTR that aio_suspend and lio_listio promise.
     int r = ppoll(&p, 1, tsp, nullptr);
     if (r < 0 && errno == EINTR) { ret = EINTR; break; }
     if (r > 0) {
       uint64_t v;
-      ssize_t rd = read(fd, &v, sizeof v);
+      ssize_t rd = read(self.fd, &v, sizeof v);
       (void)rd;
     }
   }
-  if (fd >= 0) {
+  if (self.fd >= 0) {
     std::lock_guard lk(h.m);
-    for (auto it = h.fds.begin(); it != h.fds.end(); ++it)
-      if (*it == fd) { h.fds.erase(it); break; }
+    for (auto it = h.waiters.begin(); it != h.waiters.end(); ++it)
+      if (*it == &self) { h.waiters.erase(it); break; }
     h.n.fetch_sub(1, std::memory_order_seq_cst);
   }
+  // A wake-up written after our last read stays in the eventfd: harmless,
+  // the next wait just checks its predicate once more.
   return ret;
 }
 
