@@ -70,8 +70,10 @@ struct GState {
   FdShard fd[kShards];
   OpFreeList ops;
   WaitHub hub;
-  std::atomic<uint64_t> seq{1};
-  std::atomic<long> outstanding{0};
+  // Written per request: seq by submitters, outstanding by submitters and
+  // workers; each on its own cache line, away from the read-mostly fields.
+  alignas(64) std::atomic<uint64_t> seq{1};
+  alignas(64) std::atomic<long> outstanding{0};
   Stats stats;
   Tunables tun;
   Backend* be = nullptr;

@@ -177,8 +177,11 @@ bool admit(long n) noexcept;
 void release(long n) noexcept;
 
 struct Stats {
-  std::atomic<uint64_t> submitted{0}, completed{0}, canceled{0}, notcanceled{0},
-      signals{0}, threads_notified{0};
+  // submitted is counted by the submitting threads, completed by the workers:
+  // separate cache lines, so that the two sides do not bounce one between them.
+  alignas(64) std::atomic<uint64_t> submitted{0};
+  alignas(64) std::atomic<uint64_t> completed{0};
+  alignas(64) std::atomic<uint64_t> canceled{0}, notcanceled{0}, signals{0}, threads_notified{0};
 };
 Stats& stats() noexcept;
 
