@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -37,17 +38,42 @@ struct FdShard {
   std::unordered_map<int, FdEntry> map;
 };
 
+// A thread blocked in wait_until(): its eventfd, and whether a wake-up was
+// already written to it and not yet consumed (one write() is enough until the
+// waiter comes back to check its predicate).
+struct Waiter {
+  int fd = -1;
+  std::atomic<bool> signaled{false};
+};
+
 struct WaitHub {
   std::mutex m;
-  std::vector<int> fds;
+  std::vector<Waiter*> waiters;
   std::atomic<int> n{0};
+};
+
+// Recycled Ops. A request's Op is allocated by the submitting thread and
+// usually freed by it too (aio_return drops the last reference), so each
+// thread keeps a small cache; the shared list (under a mutex) only evens out
+// threads that free more than they allocate (e.g. the pool's workers).
+constexpr int kOpCacheMax = 64;    // Ops a thread keeps
+constexpr int kOpBatch = 32;       // moved to/from the shared list at a time
+constexpr size_t kOpSharedMax = 4096;  // beyond that, freed Ops go back to the heap
+
+struct OpFreeList {
+  std::mutex m;
+  Op* head = nullptr;
+  size_t n = 0;
 };
 
 struct GState {
   FdShard fd[kShards];
+  OpFreeList ops;
   WaitHub hub;
-  std::atomic<uint64_t> seq{1};
-  std::atomic<long> outstanding{0};
+  // Written per request: seq by submitters, outstanding by submitters and
+  // workers; each on its own cache line, away from the read-mostly fields.
+  alignas(64) std::atomic<uint64_t> seq{1};
+  alignas(64) std::atomic<long> outstanding{0};
   Stats stats;
   Tunables tun;
   Backend* be = nullptr;
@@ -109,6 +135,9 @@ void child_after_fork() noexcept {
 FdShard& shard_for(int fd) { return S().fd[static_cast<unsigned>(fd) % kShards]; }
 
 bool is_write(const Op* op) { return op->kind == Kind::write; }
+// Only what aio_fsync's ordering needs is on the per-fd lists: writes and
+// the fsyncs that may wait for them. Reads never take the fd shard lock.
+bool on_fd_lists(const Op* op) { return op->kind != Kind::read; }
 
 bool write_before(const FdEntry& e, uint64_t seq) {
   for (Op* o = e.head; o && o->seq < seq; o = o->fd_next)
@@ -189,10 +218,116 @@ bool admit(long n) noexcept {
 }
 void release(long n) noexcept { S().outstanding.fetch_sub(n, std::memory_order_relaxed); }
 
+namespace {
+// The calling thread's cache, linked through Op::pool_next (unused while an
+// Op is free). Its destructor hands the Ops to the shared list.
+struct OpCache {
+  Op* head = nullptr;
+  int n = 0;
+  bool dead = false;  // thread exiting: free to the shared list only
+  ~OpCache() {
+    dead = true;
+    flush(n);
+  }
+  // Move up to k Ops to the shared list (the heap if that is full).
+  void flush(int k) noexcept {
+    if (k <= 0 || !head) return;
+    Op* first = head;
+    Op* last = head;
+    int moved = 1;
+    while (moved < k && last->pool_next) {
+      last = last->pool_next;
+      moved++;
+    }
+    head = last->pool_next;
+    n -= moved;
+    last->pool_next = nullptr;
+    OpFreeList& fl = S().ops;
+    {
+      std::lock_guard lk(fl.m);
+      if (fl.n < kOpSharedMax) {
+        last->pool_next = fl.head;
+        fl.head = first;
+        fl.n += static_cast<size_t>(moved);
+        return;
+      }
+    }
+    while (first) {
+      Op* next = first->pool_next;
+      delete first;
+      first = next;
+    }
+  }
+  // Take up to kOpBatch Ops from the shared list.
+  void refill() noexcept {
+    OpFreeList& fl = S().ops;
+    std::lock_guard lk(fl.m);
+    while (fl.head && n < kOpBatch) {
+      Op* o = fl.head;
+      fl.head = o->pool_next;
+      fl.n--;
+      o->pool_next = head;
+      head = o;
+      n++;
+    }
+  }
+};
+thread_local OpCache t_ops;
+
+// Back to the state of a default-constructed Op. Atoms past natoms are
+// always default (nobody writes them without raising natoms), so only the
+// used ones are reset: a POSIX request clears one or two, not all eight.
+void op_reset(Op* op) noexcept {
+  op->refs.store(1, std::memory_order_relaxed);
+  op->state.store(QUEUED, std::memory_order_relaxed);
+  op->kind = Kind::chain;
+  op->fd = -1;
+  op->seq = 0;
+  for (int i = 0; i < op->natoms && i < kMaxAtoms; i++) op->atoms[i] = Atom{};
+  op->natoms = 0;
+  op->last_status = kPending;
+  op->last_index = -1;
+  op->io_result = kPending;
+  op->cb = nullptr;
+  op->sev = sigevent{};
+  // sinfo is written whole (prepare_siginfo) before any use.
+  op->group = nullptr;
+  op->sink = nullptr;
+  op->cookie = 0;
+  op->user = nullptr;
+  op->backend_priv = nullptr;
+  op->pool_next = nullptr;
+  op->fd_prev = op->fd_next = nullptr;
+  op->parked = false;
+  op->on_fd_list = false;
+  op->submitted.store(false, std::memory_order_relaxed);
+  op->reg_next = nullptr;
+}
+}  // namespace
+
+Op* op_alloc() noexcept {
+  OpCache& c = t_ops;
+  if (!c.head && !c.dead) c.refill();
+  Op* op = c.dead ? nullptr : c.head;
+  if (!op) return new (std::nothrow) Op;
+  c.head = op->pool_next;
+  c.n--;
+  op_reset(op);
+  return op;
+}
+
 void Op::put() noexcept {
   if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     if (group) group->put();
-    delete this;
+    group = nullptr;
+    OpCache& c = t_ops;
+    if (c.dead) {
+      delete this;
+      return;
+    }
+    pool_next = c.head;
+    c.head = this;
+    if (++c.n > kOpCacheMax) c.flush(kOpBatch);
   }
 }
 
@@ -279,7 +414,7 @@ int submit(Op* op) noexcept {
   GState& s = S();
   op->seq = s.seq.fetch_add(1, std::memory_order_relaxed);
   bool park = false;
-  if (op->fd >= 0) {
+  if (op->fd >= 0 && on_fd_lists(op)) {
     FdShard& sh = shard_for(op->fd);
     std::lock_guard lk(sh.m);
     FdEntry& e = sh.map[op->fd];
@@ -291,6 +426,7 @@ int submit(Op* op) noexcept {
     fd_list_add(e, op);
   }
   s.stats.submitted.fetch_add(1, std::memory_order_relaxed);
+  op->submitted.store(true, std::memory_order_release);
   if (!park) dispatch(op);
   return 0;
 }
@@ -316,7 +452,7 @@ void finish(Op* op) noexcept {
       s.stats.signals.fetch_add(1, std::memory_order_relaxed);  // sent by the chain's atom
   }
   std::vector<Op*> unparked;
-  if (op->fd >= 0) {
+  if (op->fd >= 0 && on_fd_lists(op)) {
     FdShard& sh = shard_for(op->fd);
     std::lock_guard lk(sh.m);
     auto it = sh.map.find(op->fd);
@@ -372,18 +508,11 @@ int cancel_op(Op* op) noexcept {
 }
 
 int cancel_fd(int fd) noexcept {
+  // Every POSIX request in flight is in the registry (referenced there until
+  // aio_return); reads are on no per-fd list. Cancel in submission order.
   std::vector<Op*> ops;
-  {
-    FdShard& sh = shard_for(fd);
-    std::lock_guard lk(sh.m);
-    auto it = sh.map.find(fd);
-    if (it != sh.map.end())
-      for (Op* o = it->second.head; o; o = o->fd_next) {
-        if (!o->cb) continue;  // only POSIX requests are aio_cancel's business
-        o->get();
-        ops.push_back(o);
-      }
-  }
+  registry_collect_fd(fd, ops);
+  std::sort(ops.begin(), ops.end(), [](const Op* a, const Op* b) { return a->seq < b->seq; });
   bool any_canceled = false, any_not = false;
   for (Op* o : ops) {
     int r = cancel_op(o);
@@ -417,22 +546,28 @@ void wake_waiters() noexcept {
   if (h.n.load(std::memory_order_seq_cst) == 0) return;
   std::lock_guard lk(h.m);
   uint64_t one = 1;
-  for (int fd : h.fds) {
-    ssize_t w = write(fd, &one, sizeof one);
-    (void)w;
+  for (Waiter* w : h.waiters) {
+    // A waiter clears signaled (seq_cst) before it checks its predicate, and
+    // the completion was stored (seq_cst) before this exchange: either the
+    // waiter sees the completion, or this exchange sees false and writes.
+    if (w->signaled.exchange(true, std::memory_order_seq_cst)) continue;
+    ssize_t wr = write(w->fd, &one, sizeof one);
+    (void)wr;
   }
 }
 
 int wait_until(bool (*pred)(void*), void* arg, int64_t deadline_ns) noexcept {
   WaitHub& h = S().hub;
-  int fd = tls_evfd.get();
-  if (fd >= 0) {
+  Waiter self;
+  self.fd = tls_evfd.get();
+  if (self.fd >= 0) {
     std::lock_guard lk(h.m);
-    h.fds.push_back(fd);
+    h.waiters.push_back(&self);
     h.n.fetch_add(1, std::memory_order_seq_cst);
   }
   int ret = 0;
   for (;;) {
+    self.signaled.store(false, std::memory_order_seq_cst);
     if (pred(arg)) break;
     timespec ts, *tsp = nullptr;
     if (deadline_ns >= 0) {
@@ -442,30 +577,32 @@ int wait_until(bool (*pred)(void*), void* arg, int64_t deadline_ns) noexcept {
       ts.tv_nsec = left % 1000000000LL;
       tsp = &ts;
     }
-    if (fd < 0) {
+    if (self.fd < 0) {
       // No eventfd (EMFILE): poll the predicate every millisecond.
       timespec ms{0, 1000000};
       if (!tsp || ms.tv_sec < tsp->tv_sec || (ms.tv_sec == tsp->tv_sec && ms.tv_nsec < tsp->tv_nsec)) tsp = &ms;
       if (ppoll(nullptr, 0, tsp, nullptr) < 0 && errno == EINTR) { ret = EINTR; break; }
       continue;
     }
-    pollfd p{fd, POLLIN, 0};
+    pollfd p{self.fd, POLLIN, 0};
     // ppoll is never restarted after a signal handler, whatever SA_RESTART
     // says: exactly the EINTR that aio_suspend and lio_listio promise.
     int r = ppoll(&p, 1, tsp, nullptr);
     if (r < 0 && errno == EINTR) { ret = EINTR; break; }
     if (r > 0) {
       uint64_t v;
-      ssize_t rd = read(fd, &v, sizeof v);
+      ssize_t rd = read(self.fd, &v, sizeof v);
       (void)rd;
     }
   }
-  if (fd >= 0) {
+  if (self.fd >= 0) {
     std::lock_guard lk(h.m);
-    for (auto it = h.fds.begin(); it != h.fds.end(); ++it)
-      if (*it == fd) { h.fds.erase(it); break; }
+    for (auto it = h.waiters.begin(); it != h.waiters.end(); ++it)
+      if (*it == &self) { h.waiters.erase(it); break; }
     h.n.fetch_sub(1, std::memory_order_seq_cst);
   }
+  // A wake-up written after our last read stays in the eventfd: harmless,
+  // the next wait just checks its predicate once more.
   return ret;
 }
 

@@ -78,11 +78,19 @@ struct Op {
   void* backend_priv = nullptr;
   Op* pool_next = nullptr;  // thread pool: link in its submission stack / queue
 
-  // Per-fd list, in submission order (guarded by the fd shard lock)
+  // Per-fd list, in submission order (guarded by the fd shard lock). Only
+  // writes and fsyncs are on it: it exists for aio_fsync's ordering; reads
+  // never touch the fd shard (aio_cancel(fd, NULL) walks the registry).
   Op* fd_prev = nullptr;
   Op* fd_next = nullptr;
   bool parked = false;  // fsync waiting for earlier writes
   bool on_fd_list = false;
+  // Set (release) by submit() once the fd bookkeeping is done: from then on
+  // aio_cancel(fd, NULL) may cancel it.
+  std::atomic<bool> submitted{false};
+
+  // POSIX registry: chain in its hash bucket (guarded by the registry shard lock)
+  Op* reg_next = nullptr;
 
   void get() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
   void put() noexcept;
@@ -92,6 +100,10 @@ struct Op {
     return state.load(std::memory_order_seq_cst) == CANCELED || load_io() != kPending;
   }
 };
+
+// A fresh Op (one reference, every field as default-constructed), from a
+// free list of recycled Ops; nullptr if out of memory. Op::put() recycles it.
+Op* op_alloc() noexcept;
 
 // Completion sink for non-POSIX users (the C++ context).
 struct Sink {
@@ -165,8 +177,11 @@ bool admit(long n) noexcept;
 void release(long n) noexcept;
 
 struct Stats {
-  std::atomic<uint64_t> submitted{0}, completed{0}, canceled{0}, notcanceled{0},
-      signals{0}, threads_notified{0};
+  // submitted is counted by the submitting threads, completed by the workers:
+  // separate cache lines, so that the two sides do not bounce one between them.
+  alignas(64) std::atomic<uint64_t> submitted{0};
+  alignas(64) std::atomic<uint64_t> completed{0};
+  alignas(64) std::atomic<uint64_t> canceled{0}, notcanceled{0}, signals{0}, threads_notified{0};
 };
 Stats& stats() noexcept;
 

@@ -110,7 +110,7 @@ EXPORT std::uint64_t context::submit(const chain& c, callback cb, std::error_cod
   if (c.empty()) { ec = std::make_error_code(std::errc::invalid_argument); return 0; }
   if (!detail::backend()) { ec = std::error_code(detail::backend_errno(), std::system_category()); return 0; }
   if (!detail::admit(1)) { ec = std::make_error_code(std::errc::resource_unavailable_try_again); return 0; }
-  Op* op = new (std::nothrow) Op;
+  Op* op = detail::op_alloc();
   if (!op) { detail::release(1); ec = std::make_error_code(std::errc::not_enough_memory); return 0; }
   op->kind = detail::Kind::chain;
   op->fd = -1;

@@ -15,7 +15,6 @@
 
 #include <cstddef>
 #include <mutex>
-#include <unordered_map>
 
 #include "asyncaio/asyncaio.h"
 #include "backends.hpp"
@@ -26,33 +25,77 @@
 using namespace asyncaio::detail;
 
 // ---- registry -------------------------------------------------------------
+// aiocb address -> Op: a hash table chained through Op::reg_next (keyed by
+// Op::cb), in 64 shards, each under its own mutex. No allocation per request
+// (a shard's bucket array doubles when it holds more Ops than buckets). Only
+// the POSIX functions of the calling threads take these locks; the workers
+// never do.
 namespace asyncaio::detail {
 namespace {
 constexpr int kRegShards = 64;
+constexpr size_t kRegMinBuckets = 64;
 struct RegShard {
   std::mutex m;
-  std::unordered_map<const aiocb*, Op*> map;
+  Op** b = nullptr;  // nb buckets (a power of two), or nullptr
+  size_t nb = 0;
+  size_t n = 0;
 };
 RegShard* g_reg = new RegShard[kRegShards];
-RegShard& reg_for(const aiocb* cb) {
-  auto h = reinterpret_cast<uintptr_t>(cb);
-  h ^= h >> 7;
-  h ^= h >> 13;
-  return g_reg[h % kRegShards];
+
+inline uint64_t reg_hash(const aiocb* cb) {
+  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(cb)) * 0x9E3779B97F4A7C15ULL;
+}
+RegShard& reg_for(const aiocb* cb) { return g_reg[reg_hash(cb) >> 58]; }  // top 6 bits: 64 shards
+inline Op** bucket(RegShard& r, const aiocb* cb) { return &r.b[reg_hash(cb) & (r.nb - 1)]; }
+
+// The link that points to cb's Op, or nullptr. Lock held.
+Op** find_locked(RegShard& r, const aiocb* cb) {
+  if (!r.b) return nullptr;
+  for (Op** l = bucket(r, cb); *l; l = &(*l)->reg_next)
+    if ((*l)->cb == cb) return l;
+  return nullptr;
+}
+
+// Lock held. On allocation failure the chains just get longer.
+void grow_locked(RegShard& r) {
+  size_t nb = r.nb ? r.nb * 2 : kRegMinBuckets;
+  Op** nbk = new (std::nothrow) Op*[nb]();
+  if (!nbk) return;
+  Op** old = r.b;
+  size_t onb = r.nb;
+  r.b = nbk;
+  r.nb = nb;
+  for (size_t i = 0; i < onb; i++)
+    for (Op* o = old[i]; o;) {
+      Op* next = o->reg_next;
+      Op** l = bucket(r, o->cb);
+      o->reg_next = *l;
+      *l = o;
+      o = next;
+    }
+  delete[] old;
 }
 }  // namespace
 
 int registry_insert(aiocb* cb, Op* op) noexcept {
   RegShard& r = reg_for(cb);
   Op* old = nullptr;
+  op->cb = cb;
   {
     std::lock_guard lk(r.m);
-    auto [it, fresh] = r.map.try_emplace(cb, op);
-    if (!fresh) {
-      if (!it->second->finished()) return EINVAL;  // aiocb still in flight
-      old = it->second;
-      it->second = op;
+    if (Op** l = find_locked(r, cb)) {
+      if (!(*l)->finished()) return EINVAL;  // aiocb still in flight
+      old = *l;  // finished, never returned: the new request replaces it
+      *l = old->reg_next;
+      old->reg_next = nullptr;
+      r.n--;
     }
+    if (r.n >= r.nb) grow_locked(r);
+    if (!r.b) return EAGAIN;
+    Op** l = bucket(r, cb);
+    op->reg_next = *l;
+    *l = op;
+    r.n++;
     op->get();
   }
   if (old) old->put();
@@ -61,36 +104,54 @@ int registry_insert(aiocb* cb, Op* op) noexcept {
 
 void registry_erase(aiocb* cb, Op* op) noexcept {
   RegShard& r = reg_for(cb);
-  std::lock_guard lk(r.m);
-  auto it = r.map.find(cb);
-  if (it != r.map.end() && it->second == op) {
-    r.map.erase(it);
-    op->put();
+  {
+    std::lock_guard lk(r.m);
+    Op** l = find_locked(r, cb);
+    if (!l || *l != op) return;
+    *l = op->reg_next;
+    op->reg_next = nullptr;
+    r.n--;
   }
+  op->put();
 }
 
 Op* registry_get(const aiocb* cb) noexcept {
   RegShard& r = reg_for(cb);
   std::lock_guard lk(r.m);
-  auto it = r.map.find(cb);
-  if (it == r.map.end()) return nullptr;
-  it->second->get();
-  return it->second;
+  Op** l = find_locked(r, cb);
+  if (!l) return nullptr;
+  (*l)->get();
+  return *l;
 }
 
 Op* registry_take(aiocb* cb, bool* in_progress) noexcept {
   RegShard& r = reg_for(cb);
   std::lock_guard lk(r.m);
   *in_progress = false;
-  auto it = r.map.find(cb);
-  if (it == r.map.end()) return nullptr;
-  if (!it->second->finished()) {
+  Op** l = find_locked(r, cb);
+  if (!l) return nullptr;
+  Op* op = *l;
+  if (!op->finished()) {
     *in_progress = true;
     return nullptr;
   }
-  Op* op = it->second;  // the registry's reference moves to the caller
-  r.map.erase(it);
+  *l = op->reg_next;  // the registry's reference moves to the caller
+  op->reg_next = nullptr;
+  r.n--;
   return op;
+}
+
+void registry_collect_fd(int fd, std::vector<Op*>& out) noexcept {
+  for (int i = 0; i < kRegShards; i++) {
+    RegShard& r = g_reg[i];
+    std::lock_guard lk(r.m);
+    for (size_t j = 0; j < r.nb; j++)
+      for (Op* o = r.b[j]; o; o = o->reg_next)
+        if (o->submitted.load(std::memory_order_acquire) && o->fd == fd) {
+          o->get();
+          out.push_back(o);
+        }
+  }
 }
 
 void registry_reset_after_fork() noexcept { g_reg = new RegShard[kRegShards]; }
@@ -128,29 +189,26 @@ bool valid_sigevent(const sigevent* sev) {
   }
 }
 
-int accmode(int fd) {
-  int fl = fcntl(fd, F_GETFL);
-  return fl < 0 ? -1 : (fl & O_ACCMODE);
-}
-
 // Build and submit one POSIX request: a chain of the I/O atom, followed by
 // the notification atom for SIGEV_SIGNAL (Ingo's "one more atom", R03).
-int enqueue(aiocb* cb, Kind kind, ListGroup* group, bool check_fd) {
+//
+// The file descriptor is not checked here: a bad one (not open, or not open
+// for reading/writing) fails the request itself with EBADF, reported by
+// aio_error and aio_return, as POSIX allows ("detected synchronously ... or
+// asynchronously") and as glibc does. Checking it here cost an fcntl() per
+// request, and in a threaded process that fcntl takes a reference on the
+// file that the workers' preads of the same file also take (a cache line
+// bouncing between CPUs).
+int enqueue(aiocb* cb, Kind kind, ListGroup* group) {
   if (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX) return EINVAL;
   if (!valid_sigevent(&cb->aio_sigevent)) return EINVAL;
   if (kind == Kind::read || kind == Kind::write) {
     if (cb->aio_offset < 0 || cb->aio_nbytes > static_cast<size_t>(SSIZE_MAX)) return EINVAL;
   }
-  if (check_fd) {
-    int am = accmode(cb->aio_fildes);
-    if (am < 0) return EBADF;
-    if (kind == Kind::read && am == O_WRONLY) return EBADF;
-    if (kind == Kind::write && am == O_RDONLY) return EBADF;
-  }
   if (!admit(1)) return EAGAIN;
   static const bool kernel_backend = backend() && strcmp(backend()->name(), "kernel") == 0;
 
-  Op* op = new (std::nothrow) Op;
+  Op* op = op_alloc();
   if (!op) {
     release(1);
     return EAGAIN;
@@ -223,7 +281,7 @@ int enqueue(aiocb* cb, Kind kind, ListGroup* group, bool check_fd) {
 int submit_one(aiocb* cb, Kind kind) {
   if (is_null(cb)) return fail(EINVAL);
   if (!backend()) return fail(backend_errno());
-  int err = enqueue(cb, kind, nullptr, true);
+  int err = enqueue(cb, kind, nullptr);
   return err ? fail(err) : 0;
 }
 
@@ -350,12 +408,12 @@ EXPORT int lio_listio(int mode, struct aiocb* const list[], int nent, struct sig
       case LIO_WRITE: k = Kind::write; break;
       default: k = Kind::chain; break;
     }
-    int err = k == Kind::chain ? EINVAL : enqueue(cb, k, g, true);
+    int err = k == Kind::chain ? EINVAL : enqueue(cb, k, g);
     if (err) {
       any_failed = true;
       g->remaining.fetch_sub(1, std::memory_order_relaxed);
       // The request was not queued: record its error where aio_error finds it.
-      Op* dead = new (std::nothrow) Op;
+      Op* dead = op_alloc();
       if (dead) {
         dead->state.store(DONE);
         dead->io_result = -err;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // aiocb* -> Op map for the POSIX layer.
 #pragma once
+#include <vector>
+
 #include "core.hpp"
 
 namespace asyncaio::detail {
@@ -13,5 +15,7 @@ Op* registry_get(const aiocb* cb) noexcept;
 // For aio_return: remove and return the op (referenced) if it is finished;
 // nullptr and *in_progress=true if not finished; nullptr if unknown.
 Op* registry_take(aiocb* cb, bool* in_progress) noexcept;
+// Append (referenced) every registered, submitted request on fd.
+void registry_collect_fd(int fd, std::vector<Op*>& out) noexcept;
 void registry_reset_after_fork() noexcept;
 }  // namespace asyncaio::detail

@@ -355,7 +355,7 @@ EXPORT threadlet_started context::start_threadlet(std::unique_ptr<detail::thread
   (void)c;
 #endif
 
-  Op* op = new (std::nothrow) Op;
+  Op* op = detail::op_alloc();
   PoolRun* pr = op ? new (std::nothrow) PoolRun{impl_.get(), id, j} : nullptr;
   int e = pr ? pool()->submit((op->backend_priv = pr, op)) : ENOMEM;
   if (op) op->put();  // the pool holds its own reference
