@@ -132,47 +132,39 @@ static void test_entered_with_r12(void)
 	ksft_test_result_pass("elfv2_threadlet_entered_with_r12\n");
 }
 
+/* A threadlet with @fn and @restorer must be refused with EFAULT. */
+static void expect_efault(const char *name, unsigned long fn,
+			  unsigned long restorer)
+{
+	struct async_thread_args a;
+	long ret;
+
+	result = 0;
+	thr_args(&a, fn, restorer, 1);
+	ret = async_thread(&a);
+	if (ret != -EFAULT || result != 0) {
+		ksft_test_result_fail("%s: returned %ld, result %ld\n", name,
+				      ret, result);
+		return;
+	}
+	ksft_test_result_pass("%s\n", name);
+}
+
 /*
  * Function pointers to data that holds valid ELFv1 descriptors of the
  * function and the restorer: an ELFv1 task would run the threadlet, an
- * ELFv2 task must be told that its pointers lead to no code.
+ * ELFv2 task must be told that its pointers lead to no code. Then only
+ * the restorer as a descriptor: refused all the same.
  */
 static void test_descriptors_not_followed(void)
 {
 	unsigned long restorer_desc[3] = { (unsigned long)elfv2_restorer };
-	struct async_thread_args a;
-	long ret;
 
 	fake_desc[0] = (unsigned long)fn_toc;
-	result = 0;
-	thr_args(&a, (unsigned long)fake_desc, (unsigned long)restorer_desc, 1);
-	ret = async_thread(&a);
-	if (ret != -EFAULT || result != 0) {
-		ksft_test_result_fail("%s: returned %ld, result %ld\n",
-				      "elfv2_descriptors_not_followed", ret,
-				      result);
-		return;
-	}
-	ksft_test_result_pass("elfv2_descriptors_not_followed\n");
-}
-
-/* Only the restorer is a descriptor: refused all the same. */
-static void test_restorer_descriptor_refused(void)
-{
-	unsigned long restorer_desc[3] = { (unsigned long)elfv2_restorer };
-	struct async_thread_args a;
-	long ret;
-
-	result = 0;
-	thr_args(&a, (unsigned long)fn_toc, (unsigned long)restorer_desc, 1);
-	ret = async_thread(&a);
-	if (ret != -EFAULT || result != 0) {
-		ksft_test_result_fail("%s: returned %ld, result %ld\n",
-				      "elfv2_restorer_descriptor_refused", ret,
-				      result);
-		return;
-	}
-	ksft_test_result_pass("elfv2_restorer_descriptor_refused\n");
+	expect_efault("elfv2_descriptors_not_followed",
+		      (unsigned long)fake_desc, (unsigned long)restorer_desc);
+	expect_efault("elfv2_restorer_descriptor_refused",
+		      (unsigned long)fn_toc, (unsigned long)restorer_desc);
 }
 
 int main(void)
@@ -191,6 +183,5 @@ int main(void)
 	test_runs_with_its_toc();
 	test_entered_with_r12();
 	test_descriptors_not_followed();
-	test_restorer_descriptor_refused();
 	ksft_finished();
 }
