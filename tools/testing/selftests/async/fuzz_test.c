@@ -57,7 +57,9 @@
 /* Generous: the debug kernel run scales the count up. */
 #define FUZZ_TIMEOUT		3600
 
-#define PG			4096UL
+/* The page size, read when a test starts: areas and guards are in pages. */
+static size_t fz_pg = 4096;
+#define PG			((uintptr_t)fz_pg)
 #define ATOM_AREA		(4 * PG)
 #define BUF_AREA		(17 * PG)
 #define SCRATCH_AREA		(16 * PG)
@@ -132,7 +134,7 @@ static const uint16_t odd_nrs[] = {
 };
 
 static const uint64_t odd_sizes[] = {
-	0, 1, 32, 63, 72, 128, PG, 1ULL << 30, ~0ULL,
+	0, 1, 32, 63, 72, 128, 4096, 1ULL << 30, ~0ULL,
 };
 
 static const unsigned int odd_mins[] = {
@@ -1398,6 +1400,7 @@ FIXTURE(fuzz) {
 
 FIXTURE_SETUP(fuzz)
 {
+	fz_pg = sysconf(_SC_PAGESIZE);
 	if (!async_available())
 		SKIP(return, NO_ASYNC);
 	self->fds = count_dir("/proc/self/fd");
